@@ -1,0 +1,17 @@
+// tei-router native addon: registers exports only, one line per operation.
+// Each operation lives in its own native/<op>.{h,cc} with a JS twin in
+// src/native/fallback.ts; the only loader is src/native/binding.ts.
+#include <napi.h>
+
+#include "l2_normalize.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("l2NormalizeRows", Napi::Function::New(env, tei_router::L2NormalizeRows, "l2NormalizeRows"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tei_router_native, Init)

@@ -1,0 +1,122 @@
+/** The `tei-router` command: subcommand dispatch, --help, and one clear line for every startup error. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RouterError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import type { CommandSpec } from './flags.js';
+import { helpText, parseFlags } from './flags.js';
+import { simCommand, simOptionsFromFlags } from './sim.js';
+
+interface Subcommand {
+  spec: CommandSpec;
+  run?: (argv: string[]) => Promise<void>;
+  /** Why it cannot run yet. */
+  unavailable?: string;
+}
+
+const subcommands: Record<string, Subcommand> = {
+  sim: { spec: simCommand, run: runSim },
+  serve: {
+    spec: {
+      name: 'serve',
+      summary: 'Run the router (gRPC, HTTP and admin listeners in front of TEI backends).',
+      usage: 'tei-router serve [--config file.toml]',
+      flags: [],
+    },
+    unavailable: 'the router is not built yet in this version; `tei-router sim` runs the TEI simulator',
+  },
+  certs: {
+    spec: { name: 'certs', summary: 'Generate a development PKI for mTLS.', usage: 'tei-router certs', flags: [] },
+    unavailable: 'certificate generation is not built yet in this version',
+  },
+  'bench-client': {
+    spec: {
+      name: 'bench-client',
+      summary: 'Load-test a router or TEI endpoint (tei-manager bench-client compatible).',
+      usage: 'tei-router bench-client [flags]',
+      flags: [],
+    },
+    unavailable: 'the benchmark client is not built yet in this version',
+  },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(): string {
+  const rows = Object.values(subcommands).map(
+    (s) => `  ${s.spec.name.padEnd(14)}${s.spec.summary}${s.unavailable ? ' (not available yet)' : ''}`,
+  );
+  return (
+    `tei-router ${version()}: an mTLS-first embedding router for HuggingFace TEI fleets\n\n` +
+    `Usage: tei-router <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\n` +
+    `Run \`tei-router <command> --help\` for a command's flags and their defaults.\n`
+  );
+}
+
+async function runSim(argv: string[]): Promise<void> {
+  const { startSim } = await import('../sim/index.js');
+  const { values, help } = parseFlags(simCommand, argv);
+  if (help) {
+    process.stdout.write(helpText(simCommand));
+    return;
+  }
+  const options = simOptionsFromFlags(values);
+  let sim;
+  try {
+    sim = await startSim(options);
+  } catch (err) {
+    if (err instanceof RouterError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new RouterError('ROUTER_ERR_SIM_CONFIG', `tei-router sim: ${message}`, { cause: err });
+  }
+  const o = sim.options;
+  const tokenizer = o.tokenizer ? `tokenizer ${o.tokenizer}` : 'estimated tokenization (no --tokenizer given)';
+  console.log(
+    `tei-router sim: simulated TEI ${o.teiVersion} (${o.protocol}) serving ${o.modelId} ` +
+      `[${o.modelType}, ${o.dim}-d, ${tokenizer}] on ${sim.url}`,
+  );
+  const stop = () => {
+    void sim.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  const sub = subcommands[name];
+  try {
+    if (!sub) {
+      throw new RouterError(
+        'ROUTER_ERR_CLI_UNKNOWN_COMMAND',
+        `tei-router: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(subcommands).join(', ')}`,
+      );
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(helpText(sub.spec) + (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''));
+      return 0;
+    }
+    if (!sub.run) {
+      throw new RouterError('ROUTER_ERR_CLI_NOT_AVAILABLE', `tei-router ${name}: ${sub.unavailable}`);
+    }
+    await sub.run(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof RouterError) {
+      process.stderr.write(`${err.message} [${err.code}]\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * tei-router's error catalogue: every error the router raises on its own account has a stable code here, a
+ * transport-neutral kind, and a README entry (a test checks that). TEI's own errors, passed through to TEI-style
+ * clients, are modelled in src/tei/errors.ts.
+ */
+
+export type ErrorKind =
+  | 'invalid_argument'
+  | 'unauthenticated'
+  | 'permission_denied'
+  | 'not_found'
+  | 'resource_exhausted'
+  | 'unavailable'
+  | 'internal';
+
+export const errorCatalogue = {
+  ROUTER_ERR_CLI_UNKNOWN_COMMAND: { kind: 'invalid_argument', summary: 'The subcommand does not exist.' },
+  ROUTER_ERR_CLI_UNKNOWN_FLAG: { kind: 'invalid_argument', summary: 'A command-line flag is not one the command takes.' },
+  ROUTER_ERR_CLI_BAD_VALUE: {
+    kind: 'invalid_argument',
+    summary: 'A command-line flag or environment variable has a value of the wrong type or out of range.',
+  },
+  ROUTER_ERR_CLI_NOT_AVAILABLE: {
+    kind: 'unavailable',
+    summary: 'The subcommand is listed but not built yet in this version.',
+  },
+  ROUTER_ERR_SIM_CONFIG: { kind: 'invalid_argument', summary: 'The simulator options contradict each other.' },
+  ROUTER_ERR_TOKENIZER_LOAD: {
+    kind: 'invalid_argument',
+    summary: 'A tokenizer.json could not be read, parsed, or uses an unsupported component.',
+  },
+} as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class RouterError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RouterError';
+    this.code = code;
+    this.kind = errorCatalogue[code].kind;
+  }
+}
