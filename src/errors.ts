@@ -15,7 +15,10 @@ export type ErrorKind =
 
 export const errorCatalogue = {
   ROUTER_ERR_CLI_UNKNOWN_COMMAND: { kind: 'invalid_argument', summary: 'The subcommand does not exist.' },
-  ROUTER_ERR_CLI_UNKNOWN_FLAG: { kind: 'invalid_argument', summary: 'A command-line flag is not one the command takes.' },
+  ROUTER_ERR_CLI_UNKNOWN_FLAG: {
+    kind: 'invalid_argument',
+    summary: 'A command-line flag is not one the command takes.',
+  },
   ROUTER_ERR_CLI_BAD_VALUE: {
     kind: 'invalid_argument',
     summary: 'A command-line flag or environment variable has a value of the wrong type or out of range.',
@@ -24,7 +27,10 @@ export const errorCatalogue = {
     kind: 'unavailable',
     summary: 'The subcommand is listed but not built yet in this version.',
   },
-  ROUTER_ERR_SIM_CONFIG: { kind: 'invalid_argument', summary: 'The simulator options contradict each other.' },
+  ROUTER_ERR_SIM_CONFIG: {
+    kind: 'invalid_argument',
+    summary: 'The simulator options contradict each other.',
+  },
   ROUTER_ERR_TOKENIZER_LOAD: {
     kind: 'invalid_argument',
     summary: 'A tokenizer.json could not be read, parsed, or uses an unsupported component.',

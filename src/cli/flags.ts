@@ -54,7 +54,8 @@ function convert(spec: FlagSpec, raw: string): string | number | boolean | strin
     case 'list':
       return raw === '' ? [] : raw.split(',').map((s) => s.trim());
     case 'string':
-      if (spec.choices && !spec.choices.includes(raw)) throw bad(`expected one of ${spec.choices.join(', ')}`);
+      if (spec.choices && !spec.choices.includes(raw))
+        throw bad(`expected one of ${spec.choices.join(', ')}`);
       return raw;
   }
 }
@@ -105,7 +106,10 @@ export function parseFlags(cmd: CommandSpec, argv: readonly string[]): { values:
     let raw = inline;
     if (raw === undefined) {
       const next = argv[i + 1];
-      if (spec.type === 'bool' && (next === undefined || !['true', 'false', '1', '0', 'yes', 'no'].includes(next))) {
+      if (
+        spec.type === 'bool' &&
+        (next === undefined || !['true', 'false', '1', '0', 'yes', 'no'].includes(next))
+      ) {
         raw = 'true';
       } else {
         if (next === undefined) {

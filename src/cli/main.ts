@@ -26,7 +26,12 @@ const subcommands: Record<string, Subcommand> = {
     unavailable: 'the router is not built yet in this version; `tei-router sim` runs the TEI simulator',
   },
   certs: {
-    spec: { name: 'certs', summary: 'Generate a development PKI for mTLS.', usage: 'tei-router certs', flags: [] },
+    spec: {
+      name: 'certs',
+      summary: 'Generate a development PKI for mTLS.',
+      usage: 'tei-router certs',
+      flags: [],
+    },
     unavailable: 'certificate generation is not built yet in this version',
   },
   'bench-client': {
@@ -41,7 +46,9 @@ const subcommands: Record<string, Subcommand> = {
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -73,7 +80,9 @@ async function runSim(argv: string[]): Promise<void> {
     throw new RouterError('ROUTER_ERR_SIM_CONFIG', `tei-router sim: ${message}`, { cause: err });
   }
   const o = sim.options;
-  const tokenizer = o.tokenizer ? `tokenizer ${o.tokenizer}` : 'estimated tokenization (no --tokenizer given)';
+  const tokenizer = o.tokenizer
+    ? `tokenizer ${o.tokenizer}`
+    : 'estimated tokenization (no --tokenizer given)';
   console.log(
     `tei-router sim: simulated TEI ${o.teiVersion} (${o.protocol}) serving ${o.modelId} ` +
       `[${o.modelType}, ${o.dim}-d, ${tokenizer}] on ${sim.url}`,
@@ -104,7 +113,9 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(helpText(sub.spec) + (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''));
+      process.stdout.write(
+        helpText(sub.spec) + (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''),
+      );
       return 0;
     }
     if (!sub.run) {

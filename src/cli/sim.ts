@@ -14,13 +14,47 @@ export const simCommand: CommandSpec = {
     'batching and timing headers. Outputs are deterministic fake vectors.',
   usage: 'tei-router sim [flags]',
   flags: [
-    { name: 'model-id', type: 'string', default: d.modelId, help: 'Model id reported by /info and used to seed outputs' },
+    {
+      name: 'model-id',
+      type: 'string',
+      default: d.modelId,
+      help: 'Model id reported by /info and used to seed outputs',
+    },
     { name: 'revision', type: 'string', help: 'Reported as /info model_sha' },
-    { name: 'served-model-name', type: 'string', help: 'Name in OpenAI responses (TEI >= 1.9); default: model id' },
-    { name: 'hostname', type: 'string', default: d.hostname, help: 'Address to listen on (TEI defaults to 0.0.0.0)' },
-    { name: 'port', short: 'p', type: 'int', default: d.port, min: 0, max: 65535, help: 'Port (0 = any free port)' },
-    { name: 'protocol', type: 'string', choices: ['http', 'grpc'], default: d.protocol, help: 'Which TEI build to imitate' },
-    { name: 'tei-version', type: 'string', choices: ['1.8', '1.9'], default: d.teiVersion, help: 'TEI behaviour generation' },
+    {
+      name: 'served-model-name',
+      type: 'string',
+      help: 'Name in OpenAI responses (TEI >= 1.9); default: model id',
+    },
+    {
+      name: 'hostname',
+      type: 'string',
+      default: d.hostname,
+      help: 'Address to listen on (TEI defaults to 0.0.0.0)',
+    },
+    {
+      name: 'port',
+      short: 'p',
+      type: 'int',
+      default: d.port,
+      min: 0,
+      max: 65535,
+      help: 'Port (0 = any free port)',
+    },
+    {
+      name: 'protocol',
+      type: 'string',
+      choices: ['http', 'grpc'],
+      default: d.protocol,
+      help: 'Which TEI build to imitate',
+    },
+    {
+      name: 'tei-version',
+      type: 'string',
+      choices: ['1.8', '1.9'],
+      default: d.teiVersion,
+      help: 'TEI behaviour generation',
+    },
     {
       name: 'model-type',
       type: 'string',
@@ -36,12 +70,39 @@ export const simCommand: CommandSpec = {
       help: 'Pooling of an embedding model (splade serves /embed_sparse)',
     },
     { name: 'dim', type: 'int', default: d.dim, min: 1, max: 65536, help: 'Embedding dimension' },
-    { name: 'labels', type: 'list', default: [], help: 'Classifier labels, comma-separated (default: negative,positive; reranker: LABEL_0)' },
-    { name: 'tokenizer', type: 'string', help: 'Path to a HuggingFace tokenizer.json (WordPiece); unset: a word-piece estimate' },
-    { name: 'max-input-length', type: 'int', default: d.maxInputLength, min: 1, help: 'Longest input in tokens' },
-    { name: 'max-batch-tokens', type: 'int', default: d.maxBatchTokens, min: 1, help: 'Token budget of one forward batch' },
+    {
+      name: 'labels',
+      type: 'list',
+      default: [],
+      help: 'Classifier labels, comma-separated (default: negative,positive; reranker: LABEL_0)',
+    },
+    {
+      name: 'tokenizer',
+      type: 'string',
+      help: 'Path to a HuggingFace tokenizer.json (WordPiece); unset: a word-piece estimate',
+    },
+    {
+      name: 'max-input-length',
+      type: 'int',
+      default: d.maxInputLength,
+      min: 1,
+      help: 'Longest input in tokens',
+    },
+    {
+      name: 'max-batch-tokens',
+      type: 'int',
+      default: d.maxBatchTokens,
+      min: 1,
+      help: 'Token budget of one forward batch',
+    },
     { name: 'max-batch-requests', type: 'int', min: 1, help: 'Most inputs in one forward batch' },
-    { name: 'max-client-batch-size', type: 'int', default: d.maxClientBatchSize, min: 1, help: 'Most inputs in one request' },
+    {
+      name: 'max-client-batch-size',
+      type: 'int',
+      default: d.maxClientBatchSize,
+      min: 1,
+      help: 'Most inputs in one request',
+    },
     {
       name: 'max-concurrent-requests',
       type: 'int',
@@ -49,17 +110,51 @@ export const simCommand: CommandSpec = {
       min: 1,
       help: 'Permits: inputs in flight before 429',
     },
-    { name: 'auto-truncate', type: 'bool', help: 'Default for `truncate` (default: true on 1.9, false on 1.8)' },
+    {
+      name: 'auto-truncate',
+      type: 'bool',
+      help: 'Default for `truncate` (default: true on 1.9, false on 1.8)',
+    },
     { name: 'api-key', type: 'string', help: 'Require `Authorization: Bearer <key>`' },
-    { name: 'payload-limit', type: 'int', default: d.payloadLimit, min: 1, help: 'Largest HTTP body in bytes' },
+    {
+      name: 'payload-limit',
+      type: 'int',
+      default: d.payloadLimit,
+      min: 1,
+      help: 'Largest HTTP body in bytes',
+    },
     { name: 'prompts', type: 'list', default: [], help: 'Prompts as name=text pairs, comma-separated' },
     { name: 'default-prompt-name', type: 'string', help: 'Prompt applied when a request names none' },
     { name: 'default-prompt', type: 'string', help: 'Prompt text applied when a request names none' },
     { name: 'dtype', type: 'string', default: d.dtype, help: 'Reported as /info model_dtype' },
-    { name: 'batch-base-ms', type: 'number', default: d.latency.batchBaseMs, min: 0, help: 'Latency model: fixed cost of a forward batch' },
-    { name: 'per-token-us', type: 'number', default: d.latency.perTokenUs, min: 0, help: 'Latency model: cost per batch token' },
-    { name: 'padded', type: 'bool', default: d.latency.padded, help: 'Padded batches: count and pay for longest × size tokens' },
-    { name: 'fault-rate', type: 'number', default: d.faults.rate, min: 0, max: 1, help: 'Fraction of requests that fail' },
+    {
+      name: 'batch-base-ms',
+      type: 'number',
+      default: d.latency.batchBaseMs,
+      min: 0,
+      help: 'Latency model: fixed cost of a forward batch',
+    },
+    {
+      name: 'per-token-us',
+      type: 'number',
+      default: d.latency.perTokenUs,
+      min: 0,
+      help: 'Latency model: cost per batch token',
+    },
+    {
+      name: 'padded',
+      type: 'bool',
+      default: d.latency.padded,
+      help: 'Padded batches: count and pay for longest × size tokens',
+    },
+    {
+      name: 'fault-rate',
+      type: 'number',
+      default: d.faults.rate,
+      min: 0,
+      max: 1,
+      help: 'Fraction of requests that fail',
+    },
     {
       name: 'fault-kind',
       type: 'string',
@@ -75,7 +170,13 @@ export const simCommand: CommandSpec = {
       help: 'TEI error type of injected errors',
     },
     { name: 'fault-seed', type: 'int', default: d.faults.seed, help: 'Seed of the fault draw' },
-    { name: 'loading-ms', type: 'int', default: d.loadingMs, min: 0, help: 'Refuse connections this long after start (model loading)' },
+    {
+      name: 'loading-ms',
+      type: 'int',
+      default: d.loadingMs,
+      min: 0,
+      help: 'Refuse connections this long after start (model loading)',
+    },
   ],
 };
 
@@ -84,7 +185,10 @@ export function simOptionsFromFlags(v: FlagValues): Partial<SimOptions> {
   for (const pair of (v.prompts as string[]) ?? []) {
     const eq = pair.indexOf('=');
     if (eq <= 0) {
-      throw new RouterError('ROUTER_ERR_CLI_BAD_VALUE', `--prompts ${JSON.stringify(pair)}: expected name=text`);
+      throw new RouterError(
+        'ROUTER_ERR_CLI_BAD_VALUE',
+        `--prompts ${JSON.stringify(pair)}: expected name=text`,
+      );
     }
     prompts[pair.slice(0, eq)] = pair.slice(eq + 1);
   }

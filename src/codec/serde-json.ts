@@ -268,7 +268,8 @@ export function isU32(v: unknown): v is number {
 export function readStringArray(value: unknown): string[] {
   if (!Array.isArray(value)) throw invalidType('', value, 'a sequence');
   for (let i = 0; i < value.length; i++) {
-    if (typeof value[i] !== 'string') throw new FieldError(String(i), invalidType('', value[i], expected.string).message);
+    if (typeof value[i] !== 'string')
+      throw new FieldError(String(i), invalidType('', value[i], expected.string).message);
   }
   return value as string[];
 }

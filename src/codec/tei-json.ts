@@ -105,7 +105,8 @@ function directionReader(version: TeiVersion) {
       throw new FieldError('', `invalid type: ${describe(value, raw)}, expected enum TruncationDirection`);
     }
     if (value === 'Right' || value === 'Left') return value;
-    if (version !== '1.8' && (value === 'right' || value === 'left')) return value === 'right' ? 'Right' : 'Left';
+    if (version !== '1.8' && (value === 'right' || value === 'left'))
+      return value === 'right' ? 'Right' : 'Left';
     throw new FieldError('', `unknown variant \`${value}\`, expected \`Left\` or \`Right\``);
   };
 }
@@ -130,7 +131,11 @@ export function decodeEmbed(text: string, version: TeiVersion): EmbedBody {
   };
 }
 
-export function decodeEmbedAll(text: string, version: TeiVersion, typeName = 'EmbedAllRequest'): EmbedAllBody {
+export function decodeEmbedAll(
+  text: string,
+  version: TeiVersion,
+  typeName = 'EmbedAllRequest',
+): EmbedAllBody {
   const r = new StructReader(parseJson(text), typeName);
   return {
     input: r.required('inputs', readInput),
@@ -260,7 +265,8 @@ export function decodeTokenize(text: string): TokenizeBody {
   const r = new StructReader(parseJson(text), 'TokenizeRequest');
   const inputs = r.required('inputs', (v) => {
     if (typeof v === 'string') return { batch: false, inputs: [v] };
-    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return { batch: true, inputs: v as string[] };
+    if (Array.isArray(v) && v.every((s) => typeof s === 'string'))
+      return { batch: true, inputs: v as string[] };
     throw untagged('TokenizeInput');
   });
   return {

@@ -7,6 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import path from 'node:path';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { protoDir } from '../paths.js';
+import { checkWireFormat } from '../codec/proto-wire.js';
 
 export const PROTO_FILES = ['tei/v1/tei.proto', 'tei_multiplexer/v1/multiplexer.proto'];
 
@@ -33,17 +34,32 @@ export function loadProtos(): { definition: protoLoader.PackageDefinition; root:
  * every service a server exposes.
  */
 export function reflectionDefinition(files: string[]): protoLoader.PackageDefinition {
-  return protoLoader.loadSync([...files, healthProtoPath], {
+  return protoLoader.loadSync([...files, 'health/v1/health.proto'], {
     ...LOADER_OPTIONS,
     includeDirs: [protoDir(), path.dirname(path.dirname(path.dirname(healthProtoPath)))],
   });
 }
 
-/** A service definition by full name, e.g. `tei.v1.Embed`. */
+/**
+ * A service definition by full name, e.g. `tei.v1.Embed`, for a server: request frames are checked for
+ * well-formed wire format before protobufjs decodes them (a malformed frame fails the call with INTERNAL, as
+ * TEI's decoder does).
+ */
 export function serviceDefinition(fullName: string): grpc.ServiceDefinition {
   const def = loadProtos().definition[fullName];
   if (!def) throw new Error(`proto service ${fullName} not found in ${PROTO_FILES.join(', ')}`);
-  return def as grpc.ServiceDefinition;
+  const strict: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(def as grpc.ServiceDefinition)) {
+    const decode = method.requestDeserialize;
+    strict[name] = {
+      ...method,
+      requestDeserialize: (buf: Buffer) => {
+        checkWireFormat(buf);
+        return decode(buf);
+      },
+    };
+  }
+  return strict as grpc.ServiceDefinition;
 }
 
 /** A client constructor by full name, for tests and backend clients. */

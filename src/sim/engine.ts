@@ -253,7 +253,9 @@ export class SimEngine {
     if (this.options.modelType === 'reranker') return;
     if (!grpc) throw backend('model is not a re-ranker model');
     const message =
-      this.options.modelType === 'classifier' ? 'model is not a re-ranker model' : 'model is not a classifier model';
+      this.options.modelType === 'classifier'
+        ? 'model is not a re-ranker model'
+        : 'model is not a classifier model';
     throw new TeiError('Backend', message);
   }
 
@@ -557,7 +559,12 @@ export class SimEngine {
     return { ids: encoding.ids, encoding, chars, tokenizationNs: Number(now() - t0) };
   }
 
-  private encode(text: string, addSpecial: boolean, truncate: boolean, direction: TruncationDirection): Encoding {
+  private encode(
+    text: string,
+    addSpecial: boolean,
+    truncate: boolean,
+    direction: TruncationDirection,
+  ): Encoding {
     const max = this.options.maxInputLength;
     const full = this.tokenizer.encode(text, addSpecial);
     if (full.ids.length <= max) return full;

@@ -44,7 +44,8 @@ const optStr = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
 function toStatus(err: unknown): Partial<grpc.StatusObject> {
   if (err instanceof TeiError) return { code: teiGrpcCode(err.errorType), details: err.message };
-  if (err instanceof ResetFault) return { code: GrpcCode.UNAVAILABLE, details: 'connection reset by injected fault' };
+  if (err instanceof ResetFault)
+    return { code: GrpcCode.UNAVAILABLE, details: 'connection reset by injected fault' };
   return { code: GrpcCode.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }
 
@@ -100,7 +101,10 @@ export function createSimGrpcServer(engine: SimEngine): SimGrpc {
       },
       call,
     );
-    return { message: { embeddings: Array.from(r.value[0]), metadata: metadataMessage(r.meta) }, meta: r.meta };
+    return {
+      message: { embeddings: Array.from(r.value[0]), metadata: metadataMessage(r.meta) },
+      meta: r.meta,
+    };
   });
 
   const seq = (req: Msg) => ({
@@ -179,7 +183,11 @@ export function createSimGrpcServer(engine: SimEngine): SimGrpc {
   );
 
   const tokenize: Work = async (req) => {
-    const [tokens] = engine.tokenize([str(req.inputs)], bool(req.add_special_tokens), optStr(req.prompt_name));
+    const [tokens] = engine.tokenize(
+      [str(req.inputs)],
+      bool(req.add_special_tokens),
+      optStr(req.prompt_name),
+    );
     const out = tokens.map((t) => {
       const m: Msg = { id: t.id, text: t.text, special: t.special };
       if (t.start !== null) m.start = t.start;
@@ -293,13 +301,12 @@ export function createSimGrpcServer(engine: SimEngine): SimGrpc {
       tracked((_, c) => rerankRun(str(head.query), texts, head, c, true))(head, {
         permits: 'wait',
         signal: abort.signal,
-      })
-        .then(
-          (reply) => callback(null, reply.message),
-          (err) => {
-            if (!abort.signal.aborted) callback(toStatus(err));
-          },
-        );
+      }).then(
+        (reply) => callback(null, reply.message),
+        (err) => {
+          if (!abort.signal.aborted) callback(toStatus(err));
+        },
+      );
     });
   };
 

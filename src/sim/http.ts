@@ -149,7 +149,8 @@ export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): htt
 
   const decode: Handler = async ({ body }) => {
     const b = decodeDecode(body);
-    if (b.ids.length === 0) throw new TeiError('Empty', 'Input validation error: `input_ids` cannot be empty');
+    if (b.ids.length === 0)
+      throw new TeiError('Empty', 'Input validation error: `input_ids` cannot be empty');
     if (b.ids.length > o.maxClientBatchSize) {
       throw new TeiError(
         'Validation',
@@ -390,14 +391,18 @@ function sparseJson(rows: SparseEntry[][]): string {
   return (
     '[' +
     rows
-      .map((row) => '[' + row.map((e) => `{"index":${e.index},"value":${formatF32(e.value)}}`).join(',') + ']')
+      .map(
+        (row) => '[' + row.map((e) => `{"index":${e.index},"value":${formatF32(e.value)}}`).join(',') + ']',
+      )
       .join(',') +
     ']'
   );
 }
 
 function predictionsJson(ps: Prediction[]): string {
-  return '[' + ps.map((p) => `{"score":${formatF32(p.score)},"label":${JSON.stringify(p.label)}}`).join(',') + ']';
+  return (
+    '[' + ps.map((p) => `{"score":${formatF32(p.score)},"label":${JSON.stringify(p.label)}}`).join(',') + ']'
+  );
 }
 
 function ranksJson(ranks: Rank[]): string {

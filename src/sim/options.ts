@@ -111,7 +111,8 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   };
   if (o.labels.length === 0) o.labels = defaultLabels(o.modelType);
   const positive = (name: string, v: number) => {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`sim option ${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`sim option ${name} must be a positive integer, got ${v}`);
   };
   positive('dim', o.dim);
   positive('max-input-length', o.maxInputLength);

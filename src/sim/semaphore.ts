@@ -19,7 +19,8 @@ export class Semaphore {
 
   /** Waits for n permits; rejects with the signal's reason if aborted first. */
   acquire(n: number, signal?: AbortSignal): Promise<void> {
-    if (n > this.capacity) return Promise.reject(new RangeError(`cannot hold ${n} of ${this.capacity} permits`));
+    if (n > this.capacity)
+      return Promise.reject(new RangeError(`cannot hold ${n} of ${this.capacity} permits`));
     if (this.tryAcquire(n)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter = {

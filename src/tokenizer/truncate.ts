@@ -5,8 +5,8 @@
  *  1. the CONTENT encodings (before the post-processor template adds [CLS]/[SEP]) are truncated to
  *     `maxLength - addedSpecial`, where `addedSpecial` is the number of tokens the template will
  *     add (0 when special tokens are not added);
- *  2. for a pair, the budget is split with HF's LongestFirst closed form (see
- *     {@link longestFirstLengths}), i.e. tokens are removed from the longest sequence first;
+ *  2. for a pair, the budget is split with HF's LongestFirst rule (see {@link longestFirstLengths}),
+ *     i.e. tokens are removed from the longest sequence first;
  *  3. each sequence keeps its first (`right`) or last (`left`) tokens (HF `Encoding::truncate`);
  *     overflowing tokens are discarded (stride 0).
  *
@@ -64,31 +64,75 @@ export function truncateEncoding(
 }
 
 /**
- * HF `truncate_encodings` LongestFirst: the lengths two sequences of `lenA` and `lenB` tokens are
- * truncated to so that they fit in `maxLength` (content) tokens. Equivalent to repeatedly removing
- * one token from the longest sequence; when both must be cut they end up with
- * floor(max/2)/ceil(max/2) tokens, the extra one going to the longer sequence (to the second one
- * on a tie).
+ * HF `truncate_encodings` LongestFirst (tokenizers utils/truncation.rs): the lengths two content
+ * sequences of `lenA` and `lenB` tokens are cut to so that they fit in `budget` tokens
+ * (`maxLength - addedSpecial`). The shorter one is kept whole when possible, otherwise they get
+ * floor(budget/2) and ceil(budget/2) tokens, the extra one for the longer sequence (for the
+ * second one on a tie). Equivalent to repeatedly removing one token from the longest sequence.
+ *
+ * With HF tokenizers 0.23 the lengths fed to this are not the full lengths but the
+ * {@link preTruncatedLength}s: see {@link truncatePairEncodings}.
  */
-export function longestFirstLengths(lenA: number, lenB: number, maxLength: number): [number, number] {
-  checkLength('maxLength', maxLength);
-  if (maxLength === 0) return [0, 0];
-  if (lenA + lenB <= maxLength) return [lenA, lenB];
+export function longestFirstLengths(lenA: number, lenB: number, budget: number): [number, number] {
+  checkLength('budget', budget);
+  if (budget === 0) return [0, 0];
   let n1 = lenA;
   let n2 = lenB;
-  const swap = n1 > n2;
+  if (n1 + n2 <= budget) return [n1, n2];
+  const swap = n1 > n2; // n1: the shorter one
   if (swap) [n1, n2] = [n2, n1];
-  n2 = n1 > maxLength ? n1 : Math.max(n1, maxLength - n1);
-  if (n1 + n2 > maxLength) {
-    n1 = Math.floor(maxLength / 2);
-    n2 = n1 + (maxLength % 2);
+  n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = Math.floor(budget / 2);
+    n2 = n1 + (budget % 2);
   }
   return swap ? [n2, n1] : [n1, n2];
 }
 
 /**
- * Truncate the two content encodings of a pair (LongestFirst) so that, once the post-processor
- * adds `addedSpecial` tokens, the total is at most `maxLength`.
+ * How a content encoding was produced: `sizes[i]` consecutive tokens came from one pre-token
+ * (a word, through WordPiece) when `added[i]` is false, or from one added token matched in the
+ * text when true. The sizes add up to the encoding length.
+ */
+export interface TokenGroups {
+  sizes: number[];
+  added: boolean[];
+}
+
+/**
+ * The length HF tokenizers 0.23 actually feeds to {@link longestFirstLengths} when truncation is
+ * on: it stops tokenizing a sequence as soon as the tokens produced so far (added tokens
+ * included) reach the full `maxLength`, a check made only after a word, never after an added
+ * token; with `left` truncation it works from the end. Without `groups`, every token is taken
+ * as its own word, i.e. the length is capped at `maxLength`.
+ *
+ * This is not visible for single inputs (the kept tokens are the same), but it decides how a pair
+ * is split. Established by exhaustive comparison with the Node binding (20,160 pairs, both
+ * directions, with and without special tokens).
+ */
+export function preTruncatedLength(
+  length: number,
+  maxLength: number,
+  direction: TruncationDirection,
+  groups?: TokenGroups,
+): number {
+  if (!groups) return Math.min(length, maxLength);
+  const { sizes, added } = groups;
+  const n = sizes.length;
+  let total = 0;
+  for (let k = 0; k < n; k++) {
+    const i = direction === 'left' ? n - 1 - k : k;
+    total += sizes[i];
+    if (!added[i] && total >= maxLength) break;
+  }
+  return total;
+}
+
+/**
+ * Truncate the two content encodings of a pair (LongestFirst, as HF tokenizers 0.23 does it, see
+ * {@link preTruncatedLength}) so that, once the post-processor adds `addedSpecial` tokens, the
+ * total is at most `maxLength`. Pass the {@link TokenGroups} of both encodings for exact HF
+ * parity; without them each token is treated as a word.
  */
 export function truncatePairEncodings(
   a: Encoding,
@@ -96,8 +140,14 @@ export function truncatePairEncodings(
   maxLength: number,
   direction: TruncationDirection,
   addedSpecial: number,
+  groups?: [TokenGroups, TokenGroups],
 ): [Encoding, Encoding] {
-  const [na, nb] = longestFirstLengths(a.ids.length, b.ids.length, contentBudget(maxLength, addedSpecial));
+  const budget = contentBudget(maxLength, addedSpecial);
+  const [na, nb] = longestFirstLengths(
+    preTruncatedLength(a.ids.length, maxLength, direction, groups?.[0]),
+    preTruncatedLength(b.ids.length, maxLength, direction, groups?.[1]),
+    budget,
+  );
   return [truncateSequence(a, na, direction), truncateSequence(b, nb, direction)];
 }
 

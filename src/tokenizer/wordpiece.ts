@@ -39,7 +39,8 @@
  * words are [UNK] either way (same id, same offsets).
  */
 import type { Encoding, Tokenizer, TruncationOptions } from './types.js';
-import { contentBudget, longestFirstLengths, truncateSequence, truncatedCount } from './truncate.js';
+import type { TokenGroups } from './truncate.js';
+import { contentBudget, truncatePairEncodings, truncateSequence, truncatedCount } from './truncate.js';
 
 // ---------------------------------------------------------------------------------------------
 // Unicode tables (hex code point ranges "lo-hi" or single "cp"), generated from HF tokenizers.
@@ -180,8 +181,25 @@ function flagsOf(cp: number): number {
   return cp < 0x10000 ? BMP[cp] : astralFlags(cp);
 }
 
+/** Character classes of BertNormalizer/BertPreTokenizer, as HF tokenizers sees them. */
+export const BertCharClass = {
+  /** dropped by clean_text (control/format/private-use chars, U+0000, U+FFFD) */
+  Removed: F_REMOVED,
+  /** whitespace (split by the pre-tokenizer) */
+  Whitespace: F_WS,
+  /** punctuation (isolated by the pre-tokenizer) */
+  Punctuation: F_PUNCT,
+  /** CJK ideograph (isolated by handle_chinese_chars) */
+  Cjk: F_CJK,
+} as const;
+
+/** Bit set of {@link BertCharClass} flags of a code point. */
+export function bertCharClass(cp: number): number {
+  return flagsOf(cp) & (F_REMOVED | F_WS | F_PUNCT | F_CJK);
+}
+
 /** UTF-8 length of a code point. */
-function utf8Len(cp: number): number {
+export function utf8Len(cp: number): number {
   return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 }
 
@@ -382,6 +400,8 @@ class AddedMatcher {
 }
 
 const WORD_CACHE_MAX = 100_000;
+/** scratch buffers larger than this (UTF-16 units) are dropped after each call */
+const SCRATCH_KEEP = 1 << 16;
 const WORD_CACHE_MAX_LEN = 64;
 
 /** WordPiece decoder cleanup (HF `decoders::wordpiece::cleanup`), applied per token. */
@@ -426,6 +446,8 @@ export class WordPieceTokenizer implements Tokenizer {
   private readonly added = new Map<string, number>();
   private readonly addedById = new Map<number, AddedTokenSpec>();
   private readonly specialSet = new Set<string>();
+  /** normalized form of normalized added tokens whose content the normalizer changes, by id */
+  private readonly addedDecoded = new Map<number, string>();
   private readonly rawMatcher: AddedMatcher;
   private readonly normMatcher: AddedMatcher;
 
@@ -450,6 +472,8 @@ export class WordPieceTokenizer implements Tokenizer {
   private oToks: string[] = [];
   private oOffs: Array<[number, number]> = [];
   private oCount = 0;
+  /** when set, how the tokens were produced (see TokenGroups), for HF's pair truncation */
+  private oGroups: TokenGroups | null = null;
 
   constructor(json: unknown, source: string) {
     this.source = source;
@@ -566,6 +590,11 @@ export class WordPieceTokenizer implements Tokenizer {
       this.normMatcher = new AddedMatcher(
         all.filter((t) => t.normalized).map((t) => [this.norm ? this.normalize(t.content) : t.content, t]),
       );
+      for (const t of all) {
+        if (!t.normalized || !this.norm) continue;
+        const normed = this.normalize(t.content);
+        if (normed !== t.content) this.addedDecoded.set(t.id, normed);
+      }
       const union = new Set(this.vocab.keys());
       for (const k of this.added.keys()) union.add(k);
       this.vocabSize = union.size;
@@ -652,14 +681,19 @@ export class WordPieceTokenizer implements Tokenizer {
   }
 
   encodePair(a: string, b: string, addSpecialTokens: boolean, truncation?: TruncationOptions): Encoding {
-    let ea = this.content(a);
-    let eb = this.content(b);
+    let ea: Encoding;
+    let eb: Encoding;
     if (truncation) {
+      const ga: TokenGroups = { sizes: [], added: [] };
+      const gb: TokenGroups = { sizes: [], added: [] };
+      ea = this.content(a, ga);
+      eb = this.content(b, gb);
       const dir = truncation.direction ?? 'right';
-      const budget = contentBudget(truncation.maxLength, addSpecialTokens ? this.nAddedPair : 0);
-      const [na, nb] = longestFirstLengths(ea.ids.length, eb.ids.length, budget);
-      ea = truncateSequence(ea, na, dir);
-      eb = truncateSequence(eb, nb, dir);
+      const added = addSpecialTokens ? this.nAddedPair : 0;
+      [ea, eb] = truncatePairEncodings(ea, eb, truncation.maxLength, dir, added, [ga, gb]);
+    } else {
+      ea = this.content(a);
+      eb = this.content(b);
     }
     if (!addSpecialTokens || !this.pair) {
       return {
@@ -684,9 +718,13 @@ export class WordPieceTokenizer implements Tokenizer {
     return pair ? this.nAddedPair : this.nAddedSingle;
   }
 
+  /**
+   * HF `id_to_token`: added tokens first (for a normalized added token, its normalized form when
+   * the normalizer changes it, as HF's `simple_id_to_token` does), then the model vocab.
+   */
   idToToken(id: number): string | undefined {
     const a = this.addedById.get(id);
-    if (a) return a.content;
+    if (a) return this.addedDecoded.get(id) ?? a.content;
     return this.idToTok[id];
   }
 
@@ -720,19 +758,21 @@ export class WordPieceTokenizer implements Tokenizer {
   // encoding pipeline
   // -------------------------------------------------------------------------------------------
 
-  private content(text: string): Encoding {
+  private content(text: string, groups?: TokenGroups): Encoding {
     const ids: number[] = [];
     const tokens: string[] = [];
     const offsets: Array<[number, number]> = [];
     this.oIds = ids;
     this.oToks = tokens;
     this.oOffs = offsets;
+    this.oGroups = groups ?? null;
     try {
       this.run(text);
     } finally {
       this.oIds = null;
       this.oToks = [];
       this.oOffs = [];
+      this.oGroups = null;
     }
     return { ids, tokens, offsets, special: new Array<boolean>(ids.length).fill(false) };
   }
@@ -767,18 +807,25 @@ export class WordPieceTokenizer implements Tokenizer {
     const splits = this.rawMatcher.split(text);
     if (splits === null) {
       this.segment(text, 0, text.length, 0, ascii);
-      return;
-    }
-    let byte = 0;
-    for (const s of splits) {
-      if (s.tok) {
-        const len = ascii ? s.end - s.start : utf8Between(text, s.start, s.end);
-        this.emit(s.tok.id, text.slice(s.start, s.end), byte, byte + len);
-        byte += len;
-      } else {
-        byte = this.segment(text, s.start, s.end, byte, ascii);
+    } else {
+      let byte = 0;
+      for (const s of splits) {
+        if (s.tok) {
+          const len = ascii ? s.end - s.start : utf8Between(text, s.start, s.end);
+          this.emit(s.tok.id, text.slice(s.start, s.end), byte, byte + len);
+          byte += len;
+        } else {
+          byte = this.segment(text, s.start, s.end, byte, ascii);
+        }
       }
     }
+    // do not keep scratch buffers sized for one huge input
+    if (this.nBuf.length > SCRATCH_KEEP) {
+      this.nBuf = new Uint16Array(1024);
+      this.nStart = new Int32Array(1024);
+      this.nEnd = new Int32Array(1024);
+    }
+    this.nLen = 0;
   }
 
   private emit(id: number, token: string, start: number, end: number): void {
@@ -789,6 +836,10 @@ export class WordPieceTokenizer implements Tokenizer {
     this.oIds.push(id);
     this.oToks.push(token);
     this.oOffs.push([start, end]);
+    if (this.oGroups) {
+      this.oGroups.sizes.push(1);
+      this.oGroups.added.push(true);
+    }
   }
 
   /** Normalize + pre-tokenize + WordPiece text[from, to) (starting at UTF-8 offset `byte`); returns the end byte. */
@@ -851,6 +902,10 @@ export class WordPieceTokenizer implements Tokenizer {
       this.oToks.push(tokens[k]);
       this.oOffs.push([start + bounds[2 * k], start + bounds[2 * k + 1]]);
     }
+    if (this.oGroups) {
+      this.oGroups.sizes.push(ids.length);
+      this.oGroups.added.push(false);
+    }
   }
 
   /** BertPreTokenizer over the normalized buffer [from, to), then WordPiece on each word. */
@@ -893,6 +948,10 @@ export class WordPieceTokenizer implements Tokenizer {
       this.oIds.push(ids[k]);
       this.oToks.push(tokens[k]);
       this.oOffs.push([ns[start + bounds[2 * k]], ne[start + bounds[2 * k + 1] - 1]]);
+    }
+    if (this.oGroups) {
+      this.oGroups.sizes.push(ids.length);
+      this.oGroups.added.push(false);
     }
   }
 
@@ -1015,10 +1074,11 @@ export class WordPieceTokenizer implements Tokenizer {
     const cjk = cfg !== null && cfg.cjk;
     const lower = cfg !== null && cfg.lower;
     const mapped = cfg !== null && (cfg.strip || cfg.lower);
-    // ASCII is 1:1 and a CJK char becomes 3 units; other expansions are checked per char below
-    if (this.nBuf.length < (to - from) * 3 + 16) {
+    // invariant: room for n + (to - i) + 32 units (ASCII is 1:1; larger expansions of non-ASCII
+    // chars are at most 32 units and re-checked before each one)
+    if (this.nBuf.length < to - from + 32) {
       this.nLen = 0;
-      this.grow((to - from) * 3 + 16);
+      this.grow(to - from + 32);
     }
     let buf = this.nBuf;
     let ns = this.nStart;
@@ -1048,9 +1108,9 @@ export class WordPieceTokenizer implements Tokenizer {
         ne[n++] = byte;
         continue;
       }
-      if (n + 32 > buf.length) {
+      if (n + (to - i) + 32 > buf.length) {
         this.nLen = n;
-        this.grow(n + 32 + (to - i) * 3);
+        this.grow(n + (to - i) + 32);
         buf = this.nBuf;
         ns = this.nStart;
         ne = this.nEnd;

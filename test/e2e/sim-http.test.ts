@@ -142,13 +142,19 @@ describe('sim HTTP: embedding model, TEI 1.9', () => {
     assert.equal(wrong.status, 422);
     assert.equal(
       wrong.body,
-      'Failed to deserialize the JSON body into the target type: inputs: data did not match any variant of untagged enum Input at line 1 column 20',
+      'Failed to deserialize the JSON body into the target type: inputs: data did not match any variant of untagged enum Input at line 1 column 19',
     );
     const missing = await postJson(base, '/embed', '{}');
-    assert.equal(missing.body, 'Failed to deserialize the JSON body into the target type: missing field `inputs` at line 1 column 2');
+    assert.equal(
+      missing.body,
+      'Failed to deserialize the JSON body into the target type: missing field `inputs` at line 1 column 2',
+    );
     const nullNormalize = await postJson(base, '/embed', '{"inputs":"a","normalize":null}');
     assert.equal(nullNormalize.status, 422);
-    assert.match(nullNormalize.body, /normalize: invalid type: null, expected a boolean at line 1 column 31$/);
+    assert.match(
+      nullNormalize.body,
+      /normalize: invalid type: null, expected a boolean at line 1 column 30$/,
+    );
     const badDir = await postJson(base, '/embed', { inputs: 'a', truncation_direction: 'up' });
     assert.match(badDir.body, /truncation_direction: unknown variant `up`, expected `Left` or `Right`/);
   });
@@ -283,7 +289,7 @@ describe('sim HTTP: embedding model, TEI 1.9', () => {
     for (let i = 0; i < 2; i++) {
       const buf = Buffer.from(bb.data[i].embedding as string, 'base64');
       const v = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-      assert.deepEqual(Array.from(v), fb.data[i].embedding);
+      assert.deepEqual(Array.from(v), (fb.data[i].embedding as number[]).map(Math.fround));
     }
     const direct = JSON.parse((await postJson(base, '/embed', { inputs: ['a', 'b'] })).body);
     assert.deepEqual(direct, [fb.data[0].embedding, fb.data[1].embedding]);
@@ -374,7 +380,9 @@ describe('sim HTTP: embedding model, TEI 1.9', () => {
   it('survives a client that disconnects mid-request and a truncated body', async () => {
     await new Promise<void>((resolve) => {
       const sock = net.connect(s.port, '127.0.0.1', () => {
-        sock.write('POST /embed HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"in');
+        sock.write(
+          'POST /embed HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"in',
+        );
         setTimeout(() => {
           sock.destroy();
           resolve();
@@ -423,7 +431,9 @@ describe('sim HTTP: classifier, reranker and SPLADE models', () => {
       const batch = JSON.parse((await postJson(s.url, '/predict', { inputs: [['a'], ['b', 'c']] })).body);
       assert.equal(batch.length, 2);
       assert.equal(batch[0].length, 3);
-      const raw = JSON.parse((await postJson(s.url, '/predict', { inputs: 'great film', raw_scores: true })).body);
+      const raw = JSON.parse(
+        (await postJson(s.url, '/predict', { inputs: 'great film', raw_scores: true })).body,
+      );
       assert.ok(Math.abs(raw.reduce((a: number, p: { score: number }) => a + p.score, 0) - 1) > 1e-3);
       const three = await postJson(s.url, '/predict', { inputs: ['a', 'b', 'c'] });
       assert.equal(three.status, 422);
@@ -454,7 +464,10 @@ describe('sim HTTP: classifier, reranker and SPLADE models', () => {
       );
       assert.deepEqual(Object.keys(withText[0]), ['index', 'text', 'score']);
       assert.equal(withText[0].text, 'a');
-      const tooMany = await postJson(s.url, '/rerank', { query: 'q', texts: Array.from({ length: 33 }, () => 'a') });
+      const tooMany = await postJson(s.url, '/rerank', {
+        query: 'q',
+        texts: Array.from({ length: 33 }, () => 'a'),
+      });
       assert.equal(tooMany.status, 422);
       assert.equal(r.headers['x-compute-characters'], String(29 * 3 + 19 + 30 + 18));
     } finally {
@@ -475,7 +488,10 @@ describe('sim HTTP: classifier, reranker and SPLADE models', () => {
       for (const e of rows[0]) assert.ok(e.value > 0);
       const dense = await postJson(s.url, '/embed', { inputs: 'a' });
       assert.equal(dense.status, 424);
-      assert.equal(teiError(dense.body).error, 'Backend error: `normalize` is not available for SPLADE models');
+      assert.equal(
+        teiError(dense.body).error,
+        'Backend error: `normalize` is not available for SPLADE models',
+      );
     } finally {
       await s.close();
     }
@@ -501,7 +517,10 @@ describe('sim HTTP: auth, overload and batching', () => {
   });
 
   it('permits are counted per input: a batch needing more than are free gets 429 at once', async () => {
-    const s = await sim({ maxConcurrentRequests: 4, latency: { batchBaseMs: 300, perTokenUs: 0, padded: false } });
+    const s = await sim({
+      maxConcurrentRequests: 4,
+      latency: { batchBaseMs: 300, perTokenUs: 0, padded: false },
+    });
     try {
       const slow = postJson(s.url, '/embed', { inputs: ['a', 'b', 'c'] });
       await new Promise((r) => setTimeout(r, 50));

