@@ -376,7 +376,9 @@ export class SimEngine {
       throw new TeiError('Validation', `batch size ${count} > maximum allowed batch size ${max}`);
     }
     const n = Math.max(1, count);
-    if (call.permits === 'wait') await this.permits.acquire(n, call.signal);
+    // Up to TEI 1.8.x, batch items waited for permits; only single inputs got 429 (TEI #662, fixed in 1.9).
+    const wait = call.permits === 'wait' || (batch && this.options.teiVersion === '1.8');
+    if (wait) await this.permits.acquire(n, call.signal);
     else if (!this.permits.tryAcquire(n)) throw new TeiError('Overloaded', 'Model is overloaded');
     try {
       precheck?.();

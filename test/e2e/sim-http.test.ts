@@ -594,3 +594,92 @@ describe('sim HTTP: auth, overload and batching', () => {
     }
   });
 });
+
+describe('sim HTTP: faults, loading and disconnects', () => {
+  it('TEI 1.8: a batch waits for permits while a single input gets 429', async () => {
+    const s = await sim({
+      teiVersion: '1.8',
+      maxConcurrentRequests: 2,
+      latency: { batchBaseMs: 150, perTokenUs: 0, padded: false },
+    });
+    try {
+      const busy = postJson(s.url, '/embed', { inputs: ['a', 'b'] });
+      await new Promise((r) => setTimeout(r, 40));
+      const single = await postJson(s.url, '/embed', { inputs: 'c' });
+      assert.equal(single.status, 429);
+      const batch = await postJson(s.url, '/embed', { inputs: ['d', 'e'] });
+      assert.equal(batch.status, 200);
+      assert.equal((await busy).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a hung request holds its permits until the client goes, then releases them', async () => {
+    const s = await sim({ faults: { rate: 1, kind: 'hang', errorType: 'Backend', seed: 1 } });
+    try {
+      const ctl = new AbortController();
+      const hung = fetch(s.url + '/embed', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: ['a', 'b', 'c'] }),
+        signal: ctl.signal,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(s.engine.permits.inUse, 3);
+      ctl.abort();
+      await assert.rejects(hung);
+      for (let i = 0; i < 50 && s.engine.permits.inUse > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(s.engine.permits.inUse, 0);
+      s.engine.setFaults({ rate: 0 });
+      assert.equal((await postJson(s.url, '/embed', { inputs: 'a' })).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a client gone mid-batch drops its queued work; other requests are unaffected', async () => {
+    const s = await sim({ maxBatchRequests: 1, latency: { batchBaseMs: 40, perTokenUs: 0, padded: false } });
+    let ran = 0;
+    s.engine.onBatch((b) => (ran += b.size));
+    try {
+      const ctl = new AbortController();
+      const doomed = fetch(s.url + '/embed', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: Array.from({ length: 10 }, (_, i) => `doomed ${i}`) }),
+        signal: ctl.signal,
+      });
+      const other = postJson(s.url, '/embed', { inputs: 'keep me' });
+      await new Promise((r) => setTimeout(r, 60));
+      ctl.abort();
+      await assert.rejects(doomed);
+      const r = await other;
+      assert.equal(r.status, 200);
+      assert.ok(ran <= 5, `dropped work still ran: ${ran} items`);
+      for (let i = 0; i < 50 && s.engine.permits.inUse > 0; i++)
+        await new Promise((res) => setTimeout(res, 10));
+      assert.equal(s.engine.permits.inUse, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('--loading-ms: connections are refused until the model is "loaded"', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const starting = sim({ port, loadingMs: 300 });
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(request(`http://127.0.0.1:${port}/health`, 'GET'), /ECONNREFUSED/);
+    const s = await starting;
+    try {
+      assert.equal((await request(`http://127.0.0.1:${port}/health`, 'GET')).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+});
