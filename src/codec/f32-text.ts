@@ -4,21 +4,49 @@
  * to the identical f32.
  */
 
-/** Shortest decimal digits (no leading/trailing zeros) and exponent such that v = digits × 10^exponent. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * Shortest decimal digits (no trailing zeros) and exponent such that v = digits × 10^exponent reads back as the
+ * f32 `v`. Fast path: scale by an exact power of ten and round; `digits / 10^k` (or `× 10^k`) of two exact doubles
+ * is correctly rounded, exactly as parsing the decimal text would be, so the round-trip test needs no string.
+ */
 function shortest(v: number): { digits: string; exponent: number } {
-  for (let p = 6; p <= 9; p++) {
-    const s = v.toExponential(p - 1);
-    if (Math.fround(Number(s)) === v || p === 9) {
-      const e = s.indexOf('e');
-      let mantissa = s.slice(0, e).replace('.', '');
-      const exp10 = Number(s.slice(e + 1));
-      mantissa = mantissa.replace(/0+$/, '');
-      if (mantissa === '') mantissa = '0';
-      return { digits: mantissa, exponent: exp10 - (mantissa.length - 1) };
+  let e = Math.floor(Math.log10(v));
+  for (let p = 1; p <= 9; p++) {
+    let k = p - 1 - e;
+    if (k < -22 || k > 22) return slowShortest(v);
+    let scaled = Math.round(k >= 0 ? v * POW10[k] : v / POW10[-k]);
+    if (scaled >= POW10[p]) {
+      // log10 under-estimated the exponent (v just below a power of ten after rounding)
+      e++;
+      k--;
+      scaled = Math.round(k >= 0 ? v * POW10[k] : v / POW10[-k]);
+    }
+    const back = k >= 0 ? scaled / POW10[k] : scaled * POW10[-k];
+    if (Math.fround(back) === v) {
+      let digits = String(scaled);
+      let exponent = -k;
+      while (digits.length > 1 && digits.endsWith('0')) {
+        digits = digits.slice(0, -1);
+        exponent++;
+      }
+      return { digits, exponent };
     }
   }
-  /* c8 ignore next */
-  throw new Error('unreachable');
+  return slowShortest(v);
+}
+
+/** Exact but slow: decimal text of increasing precision until it reads back as the same f32. */
+function slowShortest(v: number): { digits: string; exponent: number } {
+  for (let p = 1; ; p++) {
+    const s = v.toExponential(p - 1);
+    if (Math.fround(Number(s)) === v || p >= 9) {
+      const at = s.indexOf('e');
+      const mantissa = s.slice(0, at).replace('.', '').replace(/0+$/, '') || '0';
+      return { digits: mantissa, exponent: Number(s.slice(at + 1)) - (mantissa.length - 1) };
+    }
+  }
 }
 
 export function formatF32(value: number): string {
