@@ -3,7 +3,8 @@
  * limit, JSON extractor rejections as plain text) and its JSON shapes. All semantics live in the engine.
  */
 import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { JsonRejection } from '../codec/serde-json.js';
 import { formatF32, formatF32Array } from '../codec/f32-text.js';
 import {
@@ -52,7 +53,43 @@ const CORS_HEADERS = {
 
 class HttpReset extends Error {}
 
-export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): http.Server {
+/** The request/response pair of either HTTP/1.1 (node:http) or HTTP/2 (node:http2 compatibility API). */
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/**
+ * One plaintext port for HTTP/1.1 and HTTP/2 with prior knowledge (h2c), like TEI's hyper server: the first bytes
+ * of a connection pick the protocol.
+ */
+export function createSimHttpServer(
+  engine: SimEngine,
+  metrics: SimMetrics,
+): { server: net.Server; destroyConnections: () => void } {
+  const onRequest = createSimHttpHandler(engine, metrics);
+  const h1 = http.createServer(onRequest);
+  h1.keepAliveTimeout = 60_000;
+  const h2 = http2.createServer(onRequest);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('readable', () => {
+      const head: Buffer | null = socket.read(Math.min(H2_PREFACE.length, socket.readableLength));
+      if (head === null) return socket.destroy();
+      socket.unshift(head);
+      const isH2 = head.length >= 3 && H2_PREFACE.subarray(0, head.length).equals(head);
+      (isH2 ? h2 : h1).emit('connection', socket);
+    });
+  });
+  const destroyConnections = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return { server, destroyConnections };
+}
+
+function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req, res: Res) => void {
   const o = engine.options;
   const version = o.teiVersion;
   const routes = new Map<string, Route>();
@@ -257,7 +294,7 @@ export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): htt
   add('GET', '/metrics', { auth: false, json: false, handler: metricsRoute });
   for (const key of routes.keys()) paths.add(key.slice(key.indexOf(' ') + 1));
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: Req, res: Res) => {
     handle(req, res).catch((err) => {
       if (err instanceof HttpReset || err instanceof ResetFault) {
         req.socket.destroy();
@@ -265,12 +302,11 @@ export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): htt
       }
       console.error('tei-router sim: unexpected error', err);
       if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'Internal error');
-      else res.destroy();
+      else req.socket.destroy();
     });
-  });
-  server.keepAliveTimeout = 60_000;
+  };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: Req, res: Res): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const method = req.method ?? 'GET';
     if (method === 'OPTIONS') {
@@ -309,7 +345,7 @@ export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): htt
       }
       const read = await readBody(req, o.payloadLimit);
       if (read === null) {
-        res.setHeader('connection', 'close');
+        if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
         plain(res, 413, 'Failed to buffer the request body: length limit exceeded');
         req.resume();
         return;
@@ -359,7 +395,7 @@ export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): htt
     }
   }
 
-  return server;
+  return onRequest;
 }
 
 function failureLabel(err: TeiError): string {
@@ -427,7 +463,7 @@ export function isJsonContentType(value: string | undefined): boolean {
 }
 
 /** Reads the body as UTF-8 text; null when it exceeds `limit` bytes (the rest is left unread). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+function readBody(req: Req, limit: number): Promise<string | null> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
@@ -451,12 +487,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   });
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+function send(res: Res, status: number, headers: Record<string, string>, body: string): void {
   if (res.destroyed) return;
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-function plain(res: ServerResponse, status: number, text: string): void {
+function plain(res: Res, status: number, text: string): void {
   send(res, status, { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' }, text);
 }

@@ -1,6 +1,6 @@
 /** `tei-router sim`: start and stop a simulated TEI server (HTTP or gRPC, like a TEI build). */
 import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
+import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import { SimEngine } from './engine.js';
@@ -53,7 +53,7 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<Runni
         }),
     };
   }
-  const server = createSimHttpServer(engine, metrics);
+  const { server, destroyConnections } = createSimHttpServer(engine, metrics);
   await listen(server, options.hostname, options.port);
   const port = (server.address() as AddressInfo).port;
   return {
@@ -66,12 +66,12 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<Runni
       new Promise<void>((resolve) => {
         engine.close();
         server.close(() => resolve());
-        server.closeAllConnections();
+        destroyConnections();
       }),
   };
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

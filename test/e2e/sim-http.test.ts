@@ -683,3 +683,40 @@ describe('sim HTTP: faults, loading and disconnects', () => {
     }
   });
 });
+
+describe('sim HTTP: h2c', () => {
+  it('serves HTTP/2 with prior knowledge on the same port, identical bodies and headers', async () => {
+    const { Client } = await import('undici');
+    const s = await sim();
+    const client = new Client(s.url, { allowH2: true, useH2c: true } as ConstructorParameters<
+      typeof Client
+    >[1]);
+    try {
+      const r = await client.request({
+        path: '/embed',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: ['a', 'b'] }),
+      });
+      assert.equal(r.statusCode, 200);
+      const body = await r.body.text();
+      const h1 = await postJson(s.url, '/embed', { inputs: ['a', 'b'] });
+      assert.equal(body, h1.body);
+      assert.equal(r.headers['x-compute-type'], 'gpu+optimized');
+      const bad = await client.request({ path: '/embed', method: 'POST', body: '{}' });
+      assert.equal(bad.statusCode, 415);
+      assert.equal(await bad.body.text(), 'Expected request with `Content-Type: application/json`');
+      const big = await client.request({
+        path: '/embed',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: 'a'.repeat(3_000_000) }),
+      });
+      assert.equal(big.statusCode, 413);
+      await big.body.text();
+    } finally {
+      await client.close();
+      await s.close();
+    }
+  });
+});
