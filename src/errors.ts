@@ -27,6 +27,10 @@ export const errorCatalogue = {
     kind: 'unavailable',
     summary: 'The subcommand is listed but not built yet in this version.',
   },
+  ROUTER_ERR_CONFIG: {
+    kind: 'invalid_argument',
+    summary: 'The router configuration (file, environment or flags) has an unknown key or a bad value.',
+  },
   ROUTER_ERR_SIM_CONFIG: {
     kind: 'invalid_argument',
     summary: 'The simulator options contradict each other.',

@@ -1,0 +1,146 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KEYS, envName, flagName, loadConfig } from '../../src/config.js';
+import { RouterError } from '../../src/errors.js';
+
+function file(text: string): string {
+  const f = path.join(mkdtempSync(path.join(tmpdir(), 'tei-router-cfg-')), 'router.toml');
+  writeFileSync(f, text);
+  return f;
+}
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof RouterError);
+    assert.equal(e.code, 'ROUTER_ERR_CONFIG');
+    return e.message;
+  }
+  assert.fail('expected ROUTER_ERR_CONFIG');
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig();
+    assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 9001, maxMessageBytes: 41_943_040 });
+    assert.deepEqual(c.http, {
+      host: '127.0.0.1',
+      port: 8080,
+      jsonBodyLimit: 2_000_000,
+      arrowBodyLimit: 67_108_864,
+    });
+    assert.deepEqual(c.admin, { host: '127.0.0.1', port: 9000 });
+    assert.equal(c.batching.coalesceMs, 2);
+    assert.equal(c.models.length, 0);
+    assert.equal(c.defaultModel, undefined);
+  });
+
+  it('reads a TOML file with models', () => {
+    const f = file(`
+default_model = "mini"
+[grpc]
+port = 9101
+[[models]]
+name = "mini"
+aliases = ["sentence-transformers/all-MiniLM-L6-v2"]
+backends = ["http://127.0.0.1:3000", "grpc://127.0.0.1:3001"]
+max_client_batch_size = 16
+[[models]]
+name = "other"
+backends = ["https://tei.internal:443"]
+`);
+    const c = loadConfig({ file: f });
+    assert.equal(c.grpc.port, 9101);
+    assert.equal(c.models.length, 2);
+    assert.deepEqual(c.models[0].aliases, ['sentence-transformers/all-MiniLM-L6-v2']);
+    assert.equal(c.models[0].maxClientBatchSize, 16);
+    assert.equal(c.models[1].coalesceMs, undefined);
+    assert.equal(c.defaultModel, 'mini');
+  });
+
+  it('applies precedence flags > env > file > defaults', () => {
+    const f = file('[http]\nport = 1111\njson_body_limit = 5\n[admin]\nport = 2222\n');
+    const c = loadConfig({
+      file: f,
+      env: { TEI_ROUTER_HTTP_PORT: '3333', TEI_ROUTER_ADMIN_PORT: '4444' },
+      flags: { 'http.port': 5555 },
+    });
+    assert.equal(c.http.port, 5555);
+    assert.equal(c.admin.port, 4444);
+    assert.equal(c.http.jsonBodyLimit, 5);
+    assert.equal(c.grpc.port, 9001);
+  });
+
+  it('names unknown keys and the file', () => {
+    const f = file('[grpc]\nprot = 1\n');
+    assert.match(
+      configError(() => loadConfig({ file: f })),
+      new RegExp(`unknown config key "grpc.prot" in ${f}`),
+    );
+    const g = file('colour = "blue"\n');
+    assert.match(
+      configError(() => loadConfig({ file: g })),
+      /unknown config key "colour"/,
+    );
+    const m = file('[[models]]\nname = "a"\nbackends = ["http://x:1"]\nbatch = 3\n');
+    assert.match(
+      configError(() => loadConfig({ file: m })),
+      /unknown config key "models.batch"/,
+    );
+    assert.match(
+      configError(() => loadConfig({ env: { TEI_ROUTER_GRPC_PROT: '1' } })),
+      /unknown environment variable TEI_ROUTER_GRPC_PROT/,
+    );
+  });
+
+  it('names bad values and their source', () => {
+    assert.match(
+      configError(() => loadConfig({ env: { TEI_ROUTER_GRPC_PORT: 'ninety' } })),
+      /environment TEI_ROUTER_GRPC_PORT: grpc.port = "ninety": expected a number/,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: file('[grpc]\nport = 70000\n') })),
+      /grpc.port = 70000: expected a port between 0 and 65535/,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: file('[grpc\n') })),
+      /is not valid TOML/,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: '/nonexistent/router.toml' })),
+      /cannot read config file/,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: file('[[models]]\nname = "a"\nbackends = ["ftp://x"]\n') })),
+      /has scheme ftp: \(expected one of http, https, grpc, grpcs\)/,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: file('[[models]]\nname = "a"\n') })),
+      /needs at least one backend URL/,
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({ file: file('[[models]]\nname = "a"\nbackends = ["http://x:1"]\naliases = ["a"]\n') }),
+      ),
+      /"a" is used twice/,
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({
+          file: file('default_model = "b"\n[[models]]\nname = "a"\nbackends = ["http://x:1"]\n'),
+        }),
+      ),
+      /default_model "b" is not a configured model/,
+    );
+  });
+
+  it('derives env and flag names from the key path', () => {
+    assert.equal(envName('grpc.max_message_bytes'), 'TEI_ROUTER_GRPC_MAX_MESSAGE_BYTES');
+    assert.equal(flagName('grpc.max_message_bytes'), '--grpc-max-message-bytes');
+    assert.equal(new Set(KEYS.map((k) => k.path)).size, KEYS.length);
+  });
+});
