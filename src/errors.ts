@@ -31,6 +31,23 @@ export const errorCatalogue = {
     kind: 'invalid_argument',
     summary: 'The router configuration (file, environment or flags) has an unknown key or a bad value.',
   },
+  ROUTER_ERR_UNKNOWN_MODEL: {
+    kind: 'not_found',
+    summary: 'The request names a model that is not configured.',
+  },
+  ROUTER_ERR_NO_BACKEND: { kind: 'unavailable', summary: 'No reachable backend serves the requested model.' },
+  ROUTER_ERR_BACKEND_MISMATCH: {
+    kind: 'internal',
+    summary: 'Replicas of one model disagree (for example on the embedding dimension).',
+  },
+  ROUTER_ERR_OVERLOADED: {
+    kind: 'resource_exhausted',
+    summary: 'The router has more work queued than it accepts (pool.max_queue); retry later.',
+  },
+  ROUTER_ERR_INTERNAL: {
+    kind: 'internal',
+    summary: 'An unexpected failure inside the router (a bug: please report it).',
+  },
   ROUTER_ERR_SIM_CONFIG: {
     kind: 'invalid_argument',
     summary: 'The simulator options contradict each other.',

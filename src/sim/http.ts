@@ -2,9 +2,8 @@
  * The simulator's HTTP face: TEI's axum route table with its framework behaviour (auth, CORS headers, the body
  * limit, JSON extractor rejections as plain text) and its JSON shapes. All semantics live in the engine.
  */
-import http from 'node:http';
-import http2 from 'node:http2';
-import net from 'node:net';
+import type { AnyRequest, AnyResponse, DualServer } from '../net/h1-h2c.js';
+import { createH1H2cServer } from '../net/h1-h2c.js';
 import { JsonRejection } from '../codec/serde-json.js';
 import { formatF32, formatF32Array } from '../codec/f32-text.js';
 import {
@@ -53,40 +52,12 @@ const CORS_HEADERS = {
 
 class HttpReset extends Error {}
 
-/** The request/response pair of either HTTP/1.1 (node:http) or HTTP/2 (node:http2 compatibility API). */
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
+type Req = AnyRequest;
+type Res = AnyResponse;
 
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-
-/**
- * One plaintext port for HTTP/1.1 and HTTP/2 with prior knowledge (h2c), like TEI's hyper server: the first bytes
- * of a connection pick the protocol.
- */
-export function createSimHttpServer(
-  engine: SimEngine,
-  metrics: SimMetrics,
-): { server: net.Server; destroyConnections: () => void } {
-  const onRequest = createSimHttpHandler(engine, metrics);
-  const h1 = http.createServer(onRequest);
-  h1.keepAliveTimeout = 60_000;
-  const h2 = http2.createServer(onRequest);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.once('readable', () => {
-      const head: Buffer | null = socket.read(Math.min(H2_PREFACE.length, socket.readableLength));
-      if (head === null) return socket.destroy();
-      socket.unshift(head);
-      const isH2 = head.length >= 3 && H2_PREFACE.subarray(0, head.length).equals(head);
-      (isH2 ? h2 : h1).emit('connection', socket);
-    });
-  });
-  const destroyConnections = () => {
-    for (const s of sockets) s.destroy();
-  };
-  return { server, destroyConnections };
+/** The simulator's HTTP server: HTTP/1.1 and h2c on one port, like TEI. */
+export function createSimHttpServer(engine: SimEngine, metrics: SimMetrics): DualServer {
+  return createH1H2cServer(createSimHttpHandler(engine, metrics));
 }
 
 function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req, res: Res) => void {
