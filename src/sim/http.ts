@@ -4,6 +4,7 @@
  */
 import type { AnyRequest, AnyResponse, DualServer } from '../net/h1-h2c.js';
 import { createH1H2cServer } from '../net/h1-h2c.js';
+import { ClientGone, readBody } from '../net/body.js';
 import { JsonRejection } from '../codec/serde-json.js';
 import { formatF32, formatF32Array } from '../codec/f32-text.js';
 import {
@@ -314,14 +315,16 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
         req.resume();
         return plain(res, 415, 'Expected request with `Content-Type: application/json`');
       }
-      const read = await readBody(req, o.payloadLimit);
+      const read = await readBody(req, o.payloadLimit).catch((err: unknown) => {
+        throw err instanceof ClientGone ? new HttpReset('client aborted') : err;
+      });
       if (read === null) {
         if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
         plain(res, 413, 'Failed to buffer the request body: length limit exceeded');
         req.resume();
         return;
       }
-      body = read;
+      body = read.toString('utf8');
     } else {
       req.resume();
     }
@@ -431,31 +434,6 @@ export function isJsonContentType(value: string | undefined): boolean {
   if (!mime.startsWith('application/')) return false;
   const sub = mime.slice('application/'.length);
   return sub === 'json' || sub.endsWith('+json');
-}
-
-/** Reads the body as UTF-8 text; null when it exceeds `limit` bytes (the rest is left unread). */
-function readBody(req: Req, limit: number): Promise<string | null> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks, size).toString('utf8'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', reject);
-    req.on('aborted', () => reject(new HttpReset('client aborted')));
-  });
 }
 
 function send(res: Res, status: number, headers: Record<string, string>, body: string): void {
