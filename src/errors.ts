@@ -35,6 +35,10 @@ export const errorCatalogue = {
     kind: 'not_found',
     summary: 'The request names a model that is not configured.',
   },
+  ROUTER_ERR_UNSUPPORTED: {
+    kind: 'invalid_argument',
+    summary: 'The request uses a feature this version of the router does not route yet.',
+  },
   ROUTER_ERR_NO_BACKEND: { kind: 'unavailable', summary: 'No reachable backend serves the requested model.' },
   ROUTER_ERR_BACKEND_MISMATCH: {
     kind: 'internal',
@@ -55,6 +59,29 @@ export const errorCatalogue = {
   ROUTER_ERR_TOKENIZER_LOAD: {
     kind: 'invalid_argument',
     summary: 'A tokenizer.json could not be read, parsed, or uses an unsupported component.',
+  },
+  ROUTER_ERR_BACKEND_UNAVAILABLE: {
+    kind: 'unavailable',
+    summary:
+      'A TEI backend could not be reached: connection refused, reset or closed, or a gRPC UNAVAILABLE other than "unhealthy".',
+  },
+  ROUTER_ERR_BACKEND_TIMEOUT: {
+    kind: 'unavailable',
+    summary: 'A TEI backend did not answer within the configured per-call timeout.',
+  },
+  ROUTER_ERR_BACKEND_AUTH: {
+    kind: 'internal',
+    summary: 'A TEI backend refused the credentials of the router (HTTP 401, gRPC UNAUTHENTICATED).',
+  },
+  ROUTER_ERR_BACKEND_REJECTED: {
+    kind: 'internal',
+    summary:
+      'The web framework of a TEI backend rejected a request before TEI saw it (plain-text HTTP 400/413/415/422).',
+  },
+  ROUTER_ERR_BACKEND_PROTOCOL: {
+    kind: 'internal',
+    summary:
+      'A TEI backend answered outside the TEI contract (unexpected status, malformed body, wrong row count).',
   },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 

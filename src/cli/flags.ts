@@ -61,10 +61,14 @@ function convert(spec: FlagSpec, raw: string): string | number | boolean | strin
 }
 
 /** Parses argv (after the subcommand). Returns values keyed by camelCase name; `help` true when asked. */
-export function parseFlags(cmd: CommandSpec, argv: readonly string[]): { values: FlagValues; help: boolean } {
+export function parseFlags(
+  cmd: CommandSpec,
+  argv: readonly string[],
+): { values: FlagValues; help: boolean; given: Set<string> } {
   const byName = new Map(cmd.flags.map((f) => [f.name, f]));
   const byShort = new Map(cmd.flags.filter((f) => f.short).map((f) => [f.short!, f]));
   const values: FlagValues = {};
+  const given = new Set<string>();
   for (const f of cmd.flags) values[camel(f.name)] = f.default;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -85,6 +89,7 @@ export function parseFlags(cmd: CommandSpec, argv: readonly string[]): { values:
         const positive = byName.get(name.slice(3));
         if (positive?.type === 'bool') {
           values[camel(positive.name)] = false;
+          given.add(positive.name);
           continue;
         }
       }
@@ -120,8 +125,9 @@ export function parseFlags(cmd: CommandSpec, argv: readonly string[]): { values:
       }
     }
     values[camel(spec.name)] = convert(spec, raw);
+    given.add(spec.name);
   }
-  return { values, help };
+  return { values, help, given };
 }
 
 export function helpText(cmd: CommandSpec): string {

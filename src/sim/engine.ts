@@ -4,6 +4,7 @@
  * The HTTP and gRPC adapters call this and only map framing and status codes.
  */
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
+import { countChars } from '../tei/chars.js';
 import type { InputItem, ResponseMetadata, TeiInfo, TruncationDirection } from '../tei/types.js';
 import type { Encoding, Tokenizer } from '../tokenizer/types.js';
 import { l2NormalizeRows } from '../native/index.js';
@@ -602,20 +603,6 @@ function validation(message: string): TeiError {
 
 function tooLong(max: number, given: number): TeiError {
   return validation(`\`inputs\` must have less than ${max} tokens. Given: ${given}`);
-}
-
-/** Unicode scalar values, as Rust's `chars().count()`. */
-export function countChars(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {

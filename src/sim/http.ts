@@ -2,6 +2,7 @@
  * The simulator's HTTP face: TEI's axum route table with its framework behaviour (auth, CORS headers, the body
  * limit, JSON extractor rejections as plain text) and its JSON shapes. All semantics live in the engine.
  */
+import { isJsonContentType } from '../net/content-type.js';
 import type { AnyRequest, AnyResponse, DualServer } from '../net/h1-h2c.js';
 import { createH1H2cServer } from '../net/h1-h2c.js';
 import { ClientGone, readBody } from '../net/body.js';
@@ -425,15 +426,6 @@ function ranksJson(ranks: Rank[]): string {
 
 function tokensJson(tokens: SimpleToken[]): SimpleToken[] {
   return tokens;
-}
-
-/** axum's check: `application/json` or any `application/*+json`, parameters allowed. */
-export function isJsonContentType(value: string | undefined): boolean {
-  if (!value) return false;
-  const mime = value.split(';')[0].trim().toLowerCase();
-  if (!mime.startsWith('application/')) return false;
-  const sub = mime.slice('application/'.length);
-  return sub === 'json' || sub.endsWith('+json');
 }
 
 function send(res: Res, status: number, headers: Record<string, string>, body: string): void {

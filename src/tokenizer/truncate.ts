@@ -5,16 +5,19 @@
  *  1. the CONTENT encodings (before the post-processor template adds [CLS]/[SEP]) are truncated to
  *     `maxLength - addedSpecial`, where `addedSpecial` is the number of tokens the template will
  *     add (0 when special tokens are not added);
- *  2. for a pair, the budget is split with HF's LongestFirst rule (see {@link longestFirstLengths}),
- *     i.e. tokens are removed from the longest sequence first;
+ *  2. for a pair, the budget is split with HF's LongestFirst rule (see {@link longestFirstLengths}
+ *     and, for what HF 0.23 really feeds it, {@link preTruncatedLength}), i.e. tokens are removed
+ *     from the longest sequence first;
  *  3. each sequence keeps its first (`right`) or last (`left`) tokens (HF `Encoding::truncate`);
  *     overflowing tokens are discarded (stride 0).
  *
  * The tokenizers call these before applying the template, so the special tokens are always kept.
  *
- * Deliberate divergence: when `maxLength < addedSpecial`, HF computes `max_length - n_added` on a
- * `usize` and (release build) wraps around, i.e. it silently does NOT truncate at all. Here the
- * content budget is clamped to 0 instead (the result then holds only the special tokens).
+ * Deliberate divergence, for degenerate limits only: when `maxLength < addedSpecial` (e.g. 1 for
+ * [CLS] x [SEP]), HF computes `max_length - n_added` on a `usize` that wraps around, so only its
+ * early stop applies and it returns MORE than `maxLength` tokens (max_length=1: "[CLS] hello
+ * [SEP]" for "hello big world"). Here the content budget is clamped to 0 instead (the result
+ * holds only the special tokens).
  */
 import type { Encoding, TruncationDirection } from './types.js';
 

