@@ -6,6 +6,7 @@ import { packageRoot } from '../paths.js';
 import type { CommandSpec } from './flags.js';
 import { helpText, parseFlags } from './flags.js';
 import { simCommand, simOptionsFromFlags } from './sim.js';
+import { configFromFlags, serveCommand } from './serve.js';
 
 interface Subcommand {
   spec: CommandSpec;
@@ -16,15 +17,7 @@ interface Subcommand {
 
 const subcommands: Record<string, Subcommand> = {
   sim: { spec: simCommand, run: runSim },
-  serve: {
-    spec: {
-      name: 'serve',
-      summary: 'Run the router (gRPC, HTTP and admin listeners in front of TEI backends).',
-      usage: 'tei-router serve [--config file.toml]',
-      flags: [],
-    },
-    unavailable: 'the router is not built yet in this version; `tei-router sim` runs the TEI simulator',
-  },
+  serve: { spec: serveCommand, run: runServe },
   certs: {
     spec: {
       name: 'certs',
@@ -61,6 +54,22 @@ function topHelp(): string {
     `Usage: tei-router <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\n` +
     `Run \`tei-router <command> --help\` for a command's flags and their defaults.\n`
   );
+}
+
+async function runServe(argv: string[]): Promise<void> {
+  const { values, help, given } = parseFlags(serveCommand, argv);
+  if (help) {
+    process.stdout.write(helpText(serveCommand));
+    return;
+  }
+  const config = configFromFlags(values, given);
+  const { startApp } = await import('../app.js');
+  const app = await startApp(config);
+  const stop = () => {
+    void app.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 async function runSim(argv: string[]): Promise<void> {

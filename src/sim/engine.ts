@@ -9,7 +9,7 @@ import type { InputItem, ResponseMetadata, TeiInfo, TruncationDirection } from '
 import type { Encoding, Tokenizer } from '../tokenizer/types.js';
 import { l2NormalizeRows } from '../native/index.js';
 import { Batcher } from './batcher.js';
-import type { BatchRecord } from './batcher.js';
+import type { BatchRecord, QueueEntry } from './batcher.js';
 import { FakeModel, scores } from './model.js';
 import type { SparseEntry } from './model.js';
 import type { FaultOptions, SimOptions } from './options.js';
@@ -385,7 +385,7 @@ export class SimEngine {
       precheck?.();
       const prepared = prepare();
       await this.injectFault(call.signal);
-      const timings = await Promise.all(prepared.map((item) => this.enqueue(item, call.signal)));
+      const timings = await this.enqueueAll(prepared, call.signal);
       return { prepared, timings, started };
     } finally {
       this.permits.release(n);
@@ -416,26 +416,37 @@ export class SimEngine {
     return { value, meta };
   }
 
-  private enqueue(item: Prepared, signal: AbortSignal | undefined): Promise<ItemTiming> {
-    return new Promise<ItemTiming>((resolve, reject) => {
-      const enqueuedAt = now();
-      const entry = {
-        tokens: item.ids.length,
-        enqueuedAt,
-        dropped: false,
-        done: (inferenceNs: number) => {
-          signal?.removeEventListener('abort', onAbort);
-          const queueNs = Math.max(0, Number(now() - enqueuedAt) - inferenceNs);
-          resolve({ queueNs, inferenceNs });
-        },
-      };
+  /** Queues every item of a request; one abort listener per request drops them all if the client goes. */
+  private enqueueAll(items: Prepared[], signal: AbortSignal | undefined): Promise<ItemTiming[]> {
+    return new Promise<ItemTiming[]>((resolve, reject) => {
+      const timings: ItemTiming[] = new Array(items.length);
+      const entries: QueueEntry[] = [];
+      let left = items.length;
       const onAbort = () => {
-        entry.dropped = true;
+        for (const e of entries) e.dropped = true;
         reject(signal?.reason ?? new Error('client disconnected'));
       };
       if (signal?.aborted) return onAbort();
+      if (left === 0) return resolve(timings);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.batcher.push(entry);
+      items.forEach((item, i) => {
+        const enqueuedAt = now();
+        const entry: QueueEntry = {
+          tokens: item.ids.length,
+          enqueuedAt,
+          dropped: false,
+          done: (inferenceNs: number) => {
+            const queueNs = Math.max(0, Number(now() - enqueuedAt) - inferenceNs);
+            timings[i] = { queueNs, inferenceNs };
+            if (--left === 0) {
+              signal?.removeEventListener('abort', onAbort);
+              resolve(timings);
+            }
+          },
+        };
+        entries.push(entry);
+        this.batcher.push(entry);
+      });
     });
   }
 

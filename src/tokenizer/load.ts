@@ -3,6 +3,7 @@
  * documented estimate (estimate.ts) when none is configured.
  */
 import { readFileSync } from 'node:fs';
+import { RouterError } from '../errors.js';
 import { EstimateTokenizer } from './estimate.js';
 import type { Tokenizer } from './types.js';
 import { WordPieceTokenizer } from './wordpiece.js';
@@ -13,11 +14,15 @@ function message(e: unknown): string {
 
 /**
  * Build a tokenizer from an already parsed tokenizer.json. `source` names the file in errors.
- * Throws `Error("tokenizer.json at <source>: ...")` for unsupported or malformed content, e.g.
+ * Throws RouterError ROUTER_ERR_TOKENIZER_LOAD (`tokenizer.json at <source>: ...`) for unsupported or malformed content, e.g.
  * `tokenizer.json at /x: model type "BPE" is not supported (supported: WordPiece)`.
  */
 export function tokenizerFromJson(json: unknown, source: string): Tokenizer {
-  return new WordPieceTokenizer(json, source);
+  try {
+    return new WordPieceTokenizer(json, source);
+  } catch (e) {
+    throw new RouterError('ROUTER_ERR_TOKENIZER_LOAD', message(e), { cause: e });
+  }
 }
 
 /**
@@ -31,13 +36,25 @@ export function loadTokenizer(path: string | undefined): Tokenizer {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`tokenizer.json at ${path}: cannot read the file: ${message(e)}`, { cause: e });
+    throw new RouterError(
+      'ROUTER_ERR_TOKENIZER_LOAD',
+      `tokenizer.json at ${path}: cannot read the file: ${message(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`tokenizer.json at ${path}: invalid JSON: ${message(e)}`, { cause: e });
+    throw new RouterError(
+      'ROUTER_ERR_TOKENIZER_LOAD',
+      `tokenizer.json at ${path}: invalid JSON: ${message(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return tokenizerFromJson(json, path);
 }

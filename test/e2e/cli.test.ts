@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postJson, tokenizerFixture } from '../helpers/sim.js';
 import { simCommand } from '../../src/cli/sim.js';
+import { KEYS, envName, flagName } from '../../src/config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/tei-router.js');
@@ -34,6 +35,16 @@ describe('tei-router CLI', () => {
     assert.match(r.stdout, /--payload-limit <int>\s+.*\(default: 2000000\)/);
   });
 
+  it('serve --help lists every config key as a flag with its default and env name', () => {
+    const r = run(['serve', '--help']);
+    assert.equal(r.status, 0);
+    for (const k of KEYS) {
+      assert.ok(r.stdout.includes(flagName(k.path)), `missing ${flagName(k.path)}`);
+      assert.ok(r.stdout.includes(envName(k.path)), `missing ${envName(k.path)}`);
+    }
+    assert.match(r.stdout, /--grpc-port <int>\s+gRPC listener port .*\(default: 9001\)/);
+  });
+
   it('names an unknown flag, a bad value and an unknown command, with a stable code', () => {
     const unknown = run(['sim', '--nope']);
     assert.equal(unknown.status, 2);
@@ -46,12 +57,46 @@ describe('tei-router CLI', () => {
     const cmd = run(['frobnicate']);
     assert.equal(cmd.status, 2);
     assert.match(cmd.stderr, /unknown command "frobnicate".*\[ROUTER_ERR_CLI_UNKNOWN_COMMAND\]/);
-    const notYet = run(['serve']);
+    const notYet = run(['certs']);
     assert.equal(notYet.status, 2);
     assert.match(notYet.stderr, /\[ROUTER_ERR_CLI_NOT_AVAILABLE\]/);
+    const badConfig = run(['serve', '--config', '/nonexistent/router.toml']);
+    assert.equal(badConfig.status, 2);
+    assert.match(
+      badConfig.stderr,
+      /cannot read config file \/nonexistent\/router\.toml.*\[ROUTER_ERR_CONFIG\]/,
+    );
     const tok = run(['sim', '--port', '0', '--tokenizer', '/nonexistent/tokenizer.json']);
     assert.equal(tok.status, 2);
-    assert.match(tok.stderr, /\/nonexistent\/tokenizer\.json/);
+    assert.match(
+      tok.stderr,
+      /tokenizer.json at \/nonexistent\/tokenizer\.json: cannot read the file.*\[ROUTER_ERR_TOKENIZER_LOAD\]/,
+    );
+  });
+
+  it('serve with no config runs the embedded simulated backend and says so', async () => {
+    const child = spawn(process.execPath, [bin, 'serve', '--http-port', '0', '--pool-threads', '1'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: string) => {
+          out += d;
+          const m = /HTTP on (http:\/\/[\d.]+:\d+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      assert.match(out, /SIMULATED TEI backend/);
+      const r = await postJson(url, '/embed', { inputs: ['a', 'b'] });
+      assert.equal(r.status, 200, r.body);
+      assert.equal((JSON.parse(r.body) as number[][])[1].length, 384);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
   });
 
   it('sim serves /embed on the port it prints, deterministic across runs', async () => {

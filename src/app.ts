@@ -1,0 +1,107 @@
+/**
+ * The composition root: builds everything in order (backends → worker pool → pipeline → listeners) and closes it
+ * in reverse. With no models configured it starts the embedded default: one `tei-router sim` backend on a free
+ * loopback port, stopped with the router.
+ */
+import type { AddressInfo } from 'node:net';
+import type net from 'node:net';
+import type { ModelConfig, RouterConfig } from './config.js';
+import { ReplicaSets } from './backend/replicas.js';
+import { createHttpIngress } from './ingress/http/node.js';
+import { createRoutes } from './ingress/http/routes.js';
+import { Pipeline } from './pipeline/index.js';
+import { EmbedPool } from './pipeline/pool.js';
+import type { RunningSim } from './sim/index.js';
+
+export interface App {
+  readonly config: RouterConfig;
+  /** Bound ports (useful when configured as 0). */
+  readonly ports: { http: number };
+  /** The embedded simulator, when no models were configured. */
+  readonly embedded: RunningSim | undefined;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: (line: string) => void;
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startApp(input: RouterConfig, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    let config = input;
+    let embedded: RunningSim | undefined;
+    if (config.models.length === 0) {
+      const { startSim } = await import('./sim/index.js');
+      embedded = await startSim({ hostname: '127.0.0.1', port: 0 });
+      const sim = embedded;
+      closers.push(() => sim.close());
+      const model: ModelConfig = {
+        name: sim.options.modelId,
+        aliases: [],
+        tokenizer: undefined,
+        backends: [sim.url],
+        coalesceMs: undefined,
+        maxBatchTokens: undefined,
+        maxClientBatchSize: undefined,
+      };
+      config = { ...config, models: [model], defaultModel: model.name };
+      log(
+        `tei-router: no models configured: serving the embedded default, a SIMULATED TEI backend ` +
+          `(${model.name}, fake vectors) at ${sim.url}. To route to real TEI servers, pass --config with ` +
+          `[[models]] name = "..." backends = ["http://tei-host:8080"] (see README).`,
+      );
+    }
+    const replicas = new ReplicaSets(config.models, {
+      timeoutMs: config.backend.timeoutMs,
+      infoRefreshMs: config.backend.infoRefreshMs,
+    });
+    closers.push(() => replicas.close());
+    await replicas.start();
+    for (const r of replicas.replicas) {
+      if (r.state !== 'up')
+        log(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
+    }
+    for (const m of config.models) {
+      if (!m.tokenizer)
+        log(`tei-router: model ${m.name} has no tokenizer configured: token counts are estimated`);
+    }
+    const pool = new EmbedPool({
+      threads: config.pool.threads,
+      maxQueue: config.pool.maxQueue,
+      models: config.models.map((m) => ({ name: m.name, tokenizer: m.tokenizer })),
+      backendTimeoutMs: config.backend.timeoutMs,
+      backendSlots: replicas.replicas.length,
+    });
+    closers.push(() => pool.close());
+    const pipeline = new Pipeline(config, replicas, pool);
+    const http = createHttpIngress(createRoutes({ pipeline }), config.http);
+    const httpPort = await listen(http.server, config.http.host, config.http.port);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.server.close(() => resolve());
+          http.destroyConnections();
+        }),
+    );
+    log(`tei-router: HTTP on http://${config.http.host}:${httpPort}`);
+    return { config, ports: { http: httpPort }, embedded, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The router's HTTP route table, written once and served by every HTTP adapter (node h2/h1, uWebSockets.js).
+ * Handlers decode with the codecs, call the pipeline, and encode once at the edge.
+ */
+import { formatF32Array } from '../../codec/f32-text.js';
+import { decodeEmbed, decodeOpenAiEmbed } from '../../codec/tei-json.js';
+import type { DecodedInput } from '../../codec/tei-json.js';
+import { RouterError } from '../../errors.js';
+import type { Pipeline, EmbedOutcome } from '../../pipeline/index.js';
+import { textBatchFromStrings } from '../../pipeline/text-batch.js';
+import { countChars } from '../../tei/chars.js';
+import { metadataHeaders } from '../../tei/types.js';
+import type { HttpCtx, HttpReply, Route } from './types.js';
+
+export interface RouteDeps {
+  pipeline: Pipeline;
+}
+
+/** Model selection for TEI routes: `x-model` header, then `?model=`, then the default model. */
+function modelOf(ctx: HttpCtx, pipeline: Pipeline): string {
+  return pipeline.resolveModel(ctx.headers['x-model'] ?? ctx.query.get('model'));
+}
+
+function textsOf(input: DecodedInput): string[] {
+  if (input.items.some((i) => typeof i !== 'string')) {
+    throw new RouterError(
+      'ROUTER_ERR_UNSUPPORTED',
+      'token-id inputs are not routed yet; send text inputs (strings)',
+    );
+  }
+  return input.items as string[];
+}
+
+function timingHeaders(outcome: EmbedOutcome, chars: number, startedNs: bigint): Record<string, string> {
+  return metadataHeaders({
+    computeChars: chars,
+    computeTokens: outcome.tokens,
+    totalTimeNs: Number(process.hrtime.bigint() - startedNs),
+    tokenizationTimeNs: outcome.timings.tokenizationNs,
+    queueTimeNs: outcome.timings.queueNs,
+    inferenceTimeNs: outcome.timings.inferenceNs,
+  });
+}
+
+function charCount(texts: readonly string[]): number {
+  let n = 0;
+  for (const t of texts) n += countChars(t);
+  return n;
+}
+
+function embeddingsJson(o: EmbedOutcome): string {
+  const rows: string[] = new Array(o.rows);
+  for (let i = 0; i < o.rows; i++) rows[i] = formatF32Array(o.vectors, i * o.dim, (i + 1) * o.dim);
+  return '[' + rows.join(',') + ']';
+}
+
+export function createRoutes(deps: RouteDeps): Map<string, Route> {
+  const { pipeline } = deps;
+  const routes = new Map<string, Route>();
+
+  const embed: Route = {
+    body: 'json',
+    handler: async (ctx) => {
+      const started = process.hrtime.bigint();
+      const b = decodeEmbed(ctx.body.toString('utf8'), '1.9');
+      const model = modelOf(ctx, pipeline);
+      const texts = textsOf(b.input);
+      const outcome = await pipeline.embed(
+        model,
+        textBatchFromStrings(texts),
+        {
+          truncate: b.truncate ?? true,
+          direction: b.truncationDirection,
+          normalize: b.normalize,
+          dimensions: b.dimensions,
+          promptName: b.promptName,
+        },
+        ctx.signal,
+      );
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...timingHeaders(outcome, charCount(texts), started) },
+        body: embeddingsJson(outcome),
+      };
+    },
+  };
+
+  const openai: Route = {
+    body: 'json',
+    openai: true,
+    handler: async (ctx) => {
+      const started = process.hrtime.bigint();
+      const b = decodeOpenAiEmbed(ctx.body.toString('utf8'));
+      const model = pipeline.resolveModel(b.model ?? ctx.headers['x-model'] ?? ctx.query.get('model'));
+      const texts = textsOf(b.input);
+      const o = await pipeline.embed(
+        model,
+        textBatchFromStrings(texts),
+        { truncate: true, direction: 'Right', normalize: true, dimensions: b.dimensions, promptName: null },
+        ctx.signal,
+      );
+      const data: string[] = new Array(o.rows);
+      for (let i = 0; i < o.rows; i++) {
+        const v = o.vectors.subarray(i * o.dim, (i + 1) * o.dim);
+        const embedding =
+          b.encodingFormat === 'base64'
+            ? '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"'
+            : formatF32Array(v);
+        data[i] = `{"object":"embedding","embedding":${embedding},"index":${i}}`;
+      }
+      const body =
+        `{"object":"list","data":[${data.join(',')}],"model":${JSON.stringify(b.model ?? model)},` +
+        `"usage":{"prompt_tokens":${o.tokens},"total_tokens":${o.tokens}}}`;
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...timingHeaders(o, charCount(texts), started) },
+        body,
+      };
+    },
+  };
+
+  const models: Route = {
+    body: 'none',
+    openai: true,
+    handler: async (): Promise<HttpReply> => {
+      const data = pipeline.replicas.models.map((m) => ({
+        id: m.name,
+        object: 'model',
+        created: 0,
+        owned_by: 'tei-router',
+      }));
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ object: 'list', data }),
+      };
+    },
+  };
+
+  routes.set('POST /embed', embed);
+  routes.set('POST /v1/embeddings', openai);
+  routes.set('POST /embeddings', openai);
+  routes.set('GET /v1/models', models);
+  return routes;
+}

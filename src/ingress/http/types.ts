@@ -1,0 +1,27 @@
+/** The transport-neutral shape of an HTTP exchange: route handlers see only this, never a socket. */
+
+export interface HttpCtx {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
+  body: Buffer;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export type BodyKind = 'none' | 'json' | 'arrow';
+
+export interface Route {
+  body: BodyKind;
+  /** Errors in OpenAI's shape instead of TEI's. */
+  openai?: boolean;
+  handler: (ctx: HttpCtx) => Promise<HttpReply>;
+}

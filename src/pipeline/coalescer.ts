@@ -1,0 +1,115 @@
+/**
+ * Coalescing: requests for the same model and parameters that arrive close together become one worker task.
+ * No waiting while the model has no task in flight (idle backends get work at once); otherwise a request waits at
+ * most `windowMs` for company, and a finished task flushes whatever waits. Each request gets its own rows back.
+ */
+import type { TextBatch } from './text-batch.js';
+import { concatTextBatches } from './text-batch.js';
+
+export interface Part {
+  texts: TextBatch;
+  signal?: AbortSignal;
+  resolve: (rows: { start: number; count: number; task: unknown }) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Group {
+  parts: Part[];
+  rows: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface CoalescerOptions {
+  windowMs: number;
+  /** Rows above which a group is flushed without waiting. */
+  maxRows: number;
+}
+
+/** Runs merged batches through `execute` and hands each part its row range of the shared result. */
+export class Coalescer<R> {
+  private readonly groups = new Map<string, Group>();
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly options: CoalescerOptions,
+    private readonly execute: (key: string, texts: TextBatch) => Promise<R>,
+  ) {}
+
+  /** Queues `texts` under `key`; resolves with this part's first row and row count in the task result. */
+  submit(
+    key: string,
+    texts: TextBatch,
+    signal?: AbortSignal,
+  ): Promise<{ result: R; start: number; count: number }> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let group = this.groups.get(key);
+      if (!group) {
+        group = { parts: [], rows: 0, timer: undefined };
+        this.groups.set(key, group);
+      }
+      const part: Part = {
+        texts,
+        signal,
+        resolve: (r) => resolve({ result: r.task as R, start: r.start, count: r.count }),
+        reject,
+      };
+      group.parts.push(part);
+      group.rows += texts.length;
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const g = this.groups.get(key);
+          const i = g ? g.parts.indexOf(part) : -1;
+          if (g && i >= 0) {
+            g.parts.splice(i, 1);
+            g.rows -= part.texts.length;
+          }
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+      const busy = (this.inFlight.get(key) ?? 0) > 0;
+      if (!busy || this.options.windowMs === 0 || group.rows >= this.options.maxRows) {
+        // same-tick arrivals still share the task
+        if (group.timer === undefined)
+          group.timer = setImmediate(() => this.flush(key)) as unknown as NodeJS.Timeout;
+      } else if (group.timer === undefined) {
+        group.timer = setTimeout(() => this.flush(key), this.options.windowMs);
+      }
+    });
+  }
+
+  private flush(key: string): void {
+    const group = this.groups.get(key);
+    if (!group) return;
+    this.groups.delete(key);
+    if (group.timer !== undefined) {
+      clearTimeout(group.timer);
+      clearImmediate(group.timer as unknown as NodeJS.Immediate);
+    }
+    const parts = group.parts.filter((p) => !p.signal?.aborted);
+    if (parts.length === 0) return;
+    const merged = concatTextBatches(parts.map((p) => p.texts));
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    this.execute(key, merged)
+      .then(
+        (task) => {
+          let start = 0;
+          for (const p of parts) {
+            p.resolve({ start, count: p.texts.length, task });
+            start += p.texts.length;
+          }
+        },
+        (err: unknown) => {
+          for (const p of parts) p.reject(err);
+        },
+      )
+      .finally(() => {
+        const n = (this.inFlight.get(key) ?? 1) - 1;
+        if (n <= 0) this.inFlight.delete(key);
+        else this.inFlight.set(key, n);
+        if (this.groups.has(key)) this.flush(key);
+      });
+  }
+}

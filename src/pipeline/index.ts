@@ -1,0 +1,99 @@
+/**
+ * The only API the ingress adapters call for embeddings: resolve the model, admit, coalesce, run in the worker
+ * pool, and hand back each request's rows. Transport-neutral: results are typed arrays and TEI/router errors.
+ */
+import type { RouterConfig } from '../config.js';
+import { RouterError } from '../errors.js';
+import { TeiError } from '../tei/errors.js';
+import type { ReplicaSets } from '../backend/replicas.js';
+import type { EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
+import { Coalescer } from './coalescer.js';
+import type { EmbedPool } from './pool.js';
+import type { TextBatch } from './text-batch.js';
+
+export interface EmbedOutcome {
+  rows: number;
+  dim: number;
+  /** rows × dim, row i = the request's row i (zeros where the row had no text). */
+  vectors: Float32Array;
+  /** Σ tokens of this request's rows. */
+  tokens: number;
+  timings: EmbedTaskOk['timings'];
+}
+
+export function taskErrorToException(e: TaskError): Error {
+  if (e.kind === 'tei') {
+    const err = new TeiError(e.errorType, e.message);
+    return err;
+  }
+  return new RouterError(e.code, e.message);
+}
+
+export class Pipeline {
+  private readonly coalescer: Coalescer<EmbedTaskOk>;
+
+  constructor(
+    private readonly config: RouterConfig,
+    readonly replicas: ReplicaSets,
+    private readonly pool: EmbedPool,
+  ) {
+    this.coalescer = new Coalescer<EmbedTaskOk>(
+      { windowMs: config.batching.coalesceMs, maxRows: 4096 },
+      async (key, texts) => {
+        const { model, params } = JSON.parse(key) as { model: string; params: EmbedParams };
+        const result = await this.pool.run({
+          kind: 'embed',
+          model,
+          texts,
+          params,
+          backends: this.replicas.views(model),
+        });
+        if (!result.ok) throw taskErrorToException(result.error);
+        return result;
+      },
+    );
+  }
+
+  /** The configured model a request means: its name or alias, else the default model. */
+  resolveModel(name: string | null | undefined): string {
+    if (name === null || name === undefined || name === '') {
+      const d = this.config.defaultModel;
+      if (d === undefined) throw new RouterError('ROUTER_ERR_UNKNOWN_MODEL', 'no model is configured');
+      return this.replicas.resolve(d) ?? d;
+    }
+    const model = this.replicas.resolve(name);
+    if (!model) {
+      const known = this.config.models.flatMap((m) => [m.name, ...m.aliases]);
+      throw new RouterError(
+        'ROUTER_ERR_UNKNOWN_MODEL',
+        `unknown model "${name}" (known: ${known.join(', ')})`,
+      );
+    }
+    return model;
+  }
+
+  async embed(
+    model: string,
+    texts: TextBatch,
+    params: EmbedParams,
+    signal?: AbortSignal,
+  ): Promise<EmbedOutcome> {
+    const key = JSON.stringify({ model, params });
+    const { result, start, count } = await this.coalescer.submit(key, texts, signal);
+    const dim = result.dim;
+    const alone = start === 0 && count * dim === result.vectors.length;
+    return {
+      rows: count,
+      dim,
+      vectors: alone ? result.vectors : result.vectors.subarray(start * dim, (start + count) * dim),
+      tokens: alone ? result.tokens : sumRows(result.rowTokens, start, count),
+      timings: result.timings,
+    };
+  }
+}
+
+function sumRows(rowTokens: Int32Array, start: number, count: number): number {
+  let s = 0;
+  for (let i = start; i < start + count; i++) s += rowTokens[i];
+  return s;
+}

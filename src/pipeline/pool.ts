@@ -1,0 +1,74 @@
+/**
+ * The Piscina worker pool of the dense path. It owns the worker file's location (the .ts source under tsx, the
+ * compiled .js under dist/), the shared backend load counters, and the typed task call.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { RouterError } from '../errors.js';
+import type { EmbedTask, EmbedTaskResult, WorkerData, WorkerModel } from '../workers/protocol.js';
+import { transferList } from './text-batch.js';
+
+export interface PoolOptions {
+  threads: number;
+  maxQueue: number;
+  models: WorkerModel[];
+  backendTimeoutMs: number;
+  /** Number of backend slots for the shared load counters. */
+  backendSlots: number;
+}
+
+function workerFile(name: string): string {
+  const here = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(here), '..', 'workers', name + path.extname(here));
+}
+
+export class EmbedPool {
+  private readonly piscina: Piscina;
+  /** In-flight inputs per backend index, shared with every worker (Atomics). */
+  readonly load: Int32Array;
+
+  constructor(options: PoolOptions) {
+    const shared = new SharedArrayBuffer(Math.max(1, options.backendSlots) * 4);
+    this.load = new Int32Array(shared);
+    const workerData: WorkerData = {
+      models: options.models,
+      backendTimeoutMs: options.backendTimeoutMs,
+      load: shared,
+    };
+    this.piscina = new Piscina({
+      filename: workerFile('embed'),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      maxQueue: options.maxQueue,
+      workerData,
+    });
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  async run(task: EmbedTask, signal?: AbortSignal): Promise<EmbedTaskResult> {
+    try {
+      return (await this.piscina.run(task, {
+        transferList: transferList(task.texts),
+        signal,
+      })) as EmbedTaskResult;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (/queue is full/i.test(message)) {
+        throw new RouterError(
+          'ROUTER_ERR_OVERLOADED',
+          `the worker pool queue is full (${this.piscina.queueSize} tasks)`,
+        );
+      }
+      throw new RouterError('ROUTER_ERR_INTERNAL', `worker task failed: ${message}`, { cause: err });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.piscina.destroy();
+  }
+}

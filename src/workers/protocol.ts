@@ -1,0 +1,80 @@
+/**
+ * The one typed contract between the main thread and the Piscina workers. Everything here crosses a thread
+ * boundary by structured clone (buffers by transfer), so it holds plain data only: no class instances, and errors
+ * travel as values (a thrown custom error would lose its fields on the way).
+ */
+import type { TeiErrorType } from '../tei/errors.js';
+import type { TruncationDirection } from '../tei/types.js';
+import type { ErrorCode } from '../errors.js';
+import type { TextBatch } from '../pipeline/text-batch.js';
+
+/** Per-model facts every worker needs, given once at pool start (workerData). */
+export interface WorkerModel {
+  name: string;
+  /** tokenizer.json path; undefined: the estimate. */
+  tokenizer: string | undefined;
+}
+
+export interface WorkerData {
+  models: WorkerModel[];
+  backendTimeoutMs: number;
+  /** Int32 in-flight input counters, one per backend index, shared by all workers (least-loaded choice). */
+  load: SharedArrayBuffer;
+}
+
+/** A backend as the main thread currently knows it (limits read from its /info). */
+export interface BackendView {
+  index: number;
+  url: string;
+  maxBatchTokens: number;
+  maxClientBatchSize: number;
+  maxInputLength: number;
+}
+
+export interface EmbedParams {
+  truncate: boolean;
+  direction: TruncationDirection;
+  normalize: boolean;
+  dimensions: number | null;
+  promptName: string | null;
+}
+
+export interface EmbedTask {
+  kind: 'embed';
+  model: string;
+  texts: TextBatch;
+  params: EmbedParams;
+  backends: BackendView[];
+}
+
+export interface TaskTimings {
+  tokenizationNs: number;
+  queueNs: number;
+  inferenceNs: number;
+}
+
+export interface EmbedTaskOk {
+  ok: true;
+  /** Output dimension (0 when no row had text). */
+  dim: number;
+  /** length × dim, row i = input row i; rows without text stay zero. */
+  vectors: Float32Array;
+  /** Σ tokens the backends reported (after truncation, special tokens included). */
+  tokens: number;
+  /** Per-row token counts from the router's tokenizer (used to split a coalesced task's count per request). */
+  rowTokens: Int32Array;
+  /** Backend batches sent. */
+  batches: number;
+  timings: TaskTimings;
+}
+
+export type TaskError =
+  | { kind: 'tei'; errorType: TeiErrorType; message: string; status?: number }
+  | { kind: 'router'; code: ErrorCode; message: string };
+
+export interface TaskFailed {
+  ok: false;
+  error: TaskError;
+}
+
+export type EmbedTaskResult = EmbedTaskOk | TaskFailed;
