@@ -28,10 +28,7 @@ export interface ModelConfig {
 }
 
 export interface RouterConfig {
-  grpc: ListenerConfig & { maxMessageBytes: number };
   http: ListenerConfig & { jsonBodyLimit: number; arrowBodyLimit: number };
-  admin: ListenerConfig;
-  uws: ListenerConfig & { enabled: boolean };
   pool: { threads: number; maxQueue: number };
   batching: { coalesceMs: number };
   backend: { timeoutMs: number; infoRefreshMs: number };
@@ -44,7 +41,7 @@ export interface RouterConfig {
 type KeyType = 'string' | 'port' | 'int' | 'number' | 'bool';
 
 export interface KeySpec {
-  /** TOML path, e.g. `grpc.port`. */
+  /** TOML path, e.g. `http.port`. */
   path: string;
   type: KeyType;
   default: string | number | boolean | undefined;
@@ -58,15 +55,6 @@ export const KEYS: readonly KeySpec[] = [
     type: 'string',
     default: undefined,
     doc: 'Model used when a request names none (default: the first model)',
-  },
-  { path: 'grpc.host', type: 'string', default: '127.0.0.1', doc: 'gRPC listener address' },
-  { path: 'grpc.port', type: 'port', default: 9001, doc: 'gRPC listener port (0: any free port)' },
-  {
-    path: 'grpc.max_message_bytes',
-    type: 'int',
-    default: 41_943_040,
-    min: 1024,
-    doc: 'Largest gRPC message received or sent',
   },
   { path: 'http.host', type: 'string', default: '127.0.0.1', doc: 'HTTP listener address (h2 and HTTP/1.1)' },
   { path: 'http.port', type: 'port', default: 8080, doc: 'HTTP listener port (0: any free port)' },
@@ -84,21 +72,6 @@ export const KEYS: readonly KeySpec[] = [
     min: 1,
     doc: 'Largest Arrow IPC request body in bytes',
   },
-  {
-    path: 'admin.host',
-    type: 'string',
-    default: '127.0.0.1',
-    doc: 'Admin listener address (/metrics, /health, /ready, /v1/backends)',
-  },
-  { path: 'admin.port', type: 'port', default: 9000, doc: 'Admin listener port (0: any free port)' },
-  {
-    path: 'uws.enabled',
-    type: 'bool',
-    default: false,
-    doc: 'Start the optional plaintext uWebSockets.js HTTP/1.1 listener',
-  },
-  { path: 'uws.host', type: 'string', default: '127.0.0.1', doc: 'uWebSockets.js listener address' },
-  { path: 'uws.port', type: 'port', default: 8081, doc: 'uWebSockets.js listener port' },
   {
     path: 'pool.threads',
     type: 'int',
@@ -140,12 +113,12 @@ const MODEL_KEYS = new Set([
   'max_client_batch_size',
 ]);
 
-/** `grpc.max_message_bytes` → `TEI_ROUTER_GRPC_MAX_MESSAGE_BYTES`. */
+/** `http.json_body_limit` → `TEI_ROUTER_HTTP_JSON_BODY_LIMIT`. */
 export function envName(path: string): string {
   return 'TEI_ROUTER_' + path.replace(/\./g, '_').toUpperCase();
 }
 
-/** `grpc.max_message_bytes` → `--grpc-max-message-bytes`. */
+/** `http.json_body_limit` → `--http-json-body-limit`. */
 export function flagName(path: string): string {
   return '--' + path.replace(/[._]/g, '-');
 }
@@ -352,15 +325,12 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     throw bad(`default_model "${defaultModel}" is not a configured model name or alias`);
   }
   return {
-    grpc: { host: get('grpc.host'), port: get('grpc.port'), maxMessageBytes: get('grpc.max_message_bytes') },
     http: {
       host: get('http.host'),
       port: get('http.port'),
       jsonBodyLimit: get('http.json_body_limit'),
       arrowBodyLimit: get('http.arrow_body_limit'),
     },
-    admin: { host: get('admin.host'), port: get('admin.port') },
-    uws: { enabled: get('uws.enabled'), host: get('uws.host'), port: get('uws.port') },
     pool: { threads: get('pool.threads'), maxQueue: get('pool.max_queue') },
     batching: { coalesceMs: get('batching.coalesce_ms') },
     backend: { timeoutMs: get('backend.timeout_ms'), infoRefreshMs: get('backend.info_refresh_ms') },
@@ -387,7 +357,7 @@ function isKnownEnv(name: string): boolean {
 /** The config as TOML-like lines for the startup log; nothing secret is held yet, so nothing is redacted. */
 export function describeConfig(c: RouterConfig): string {
   const lines = [
-    `grpc ${c.grpc.host}:${c.grpc.port}, http ${c.http.host}:${c.http.port}, admin ${c.admin.host}:${c.admin.port}`,
+    `http ${c.http.host}:${c.http.port}`,
     `pool ${c.pool.threads} threads, coalesce ${c.batching.coalesceMs} ms, sources: ${c.sources.join(' < ')}`,
   ];
   for (const m of c.models) lines.push(`model ${m.name}: ${m.backends.join(', ')}`);

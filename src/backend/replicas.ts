@@ -91,11 +91,14 @@ export class ReplicaSets {
         .join('; ');
       throw new RouterError('ROUTER_ERR_NO_BACKEND', `model ${model} has no reachable backend [${why}]`);
     }
+    const m = this.models.find((x) => x.name === model);
+    const cap = (backend: number, override: number | undefined) =>
+      override === undefined ? backend : Math.min(backend, override);
     return usable.map((r) => ({
       index: r.index,
       url: r.url,
-      maxBatchTokens: r.info!.maxBatchTokens,
-      maxClientBatchSize: r.info!.maxClientBatchSize,
+      maxBatchTokens: cap(r.info!.maxBatchTokens, m?.maxBatchTokens),
+      maxClientBatchSize: cap(r.info!.maxClientBatchSize, m?.maxClientBatchSize),
       maxInputLength: r.info!.maxInputLength,
     }));
   }

@@ -20,7 +20,8 @@ interface Group {
 }
 
 export interface CoalescerOptions {
-  windowMs: number;
+  /** The coalescing window of a key (0: never wait). */
+  windowMs: (key: string) => number;
   /** Rows above which a group is flushed without waiting. */
   maxRows: number;
 }
@@ -70,12 +71,13 @@ export class Coalescer<R> {
         { once: true },
       );
       const busy = (this.inFlight.get(key) ?? 0) > 0;
-      if (!busy || this.options.windowMs === 0 || group.rows >= this.options.maxRows) {
+      const windowMs = this.options.windowMs(key);
+      if (!busy || windowMs === 0 || group.rows >= this.options.maxRows) {
         // same-tick arrivals still share the task
         if (group.timer === undefined)
           group.timer = setImmediate(() => this.flush(key)) as unknown as NodeJS.Timeout;
       } else if (group.timer === undefined) {
-        group.timer = setTimeout(() => this.flush(key), this.options.windowMs);
+        group.timer = setTimeout(() => this.flush(key), windowMs);
       }
     });
   }

@@ -38,7 +38,13 @@ export class Pipeline {
     private readonly pool: EmbedPool,
   ) {
     this.coalescer = new Coalescer<EmbedTaskOk>(
-      { windowMs: config.batching.coalesceMs, maxRows: 4096 },
+      {
+        windowMs: (key) => {
+          const { model } = JSON.parse(key) as { model: string };
+          return config.models.find((m) => m.name === model)?.coalesceMs ?? config.batching.coalesceMs;
+        },
+        maxRows: 4096,
+      },
       async (key, texts) => {
         const { model, params } = JSON.parse(key) as { model: string; params: EmbedParams };
         const result = await this.pool.run({

@@ -42,7 +42,7 @@ describe('tei-router CLI', () => {
       assert.ok(r.stdout.includes(flagName(k.path)), `missing ${flagName(k.path)}`);
       assert.ok(r.stdout.includes(envName(k.path)), `missing ${envName(k.path)}`);
     }
-    assert.match(r.stdout, /--grpc-port <int>\s+gRPC listener port .*\(default: 9001\)/);
+    assert.match(r.stdout, /--http-port <int>\s+HTTP listener port .*\(default: 8080\)/);
   });
 
   it('names an unknown flag, a bad value and an unknown command, with a stable code', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KEYS, envName, flagName, loadConfig } from '../../src/config.js';
@@ -26,14 +26,12 @@ function configError(fn: () => unknown): string {
 describe('config', () => {
   it('has the documented defaults', () => {
     const c = loadConfig();
-    assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 9001, maxMessageBytes: 41_943_040 });
     assert.deepEqual(c.http, {
       host: '127.0.0.1',
       port: 8080,
       jsonBodyLimit: 2_000_000,
       arrowBodyLimit: 67_108_864,
     });
-    assert.deepEqual(c.admin, { host: '127.0.0.1', port: 9000 });
     assert.equal(c.batching.coalesceMs, 2);
     assert.equal(c.models.length, 0);
     assert.equal(c.defaultModel, undefined);
@@ -42,7 +40,7 @@ describe('config', () => {
   it('reads a TOML file with models', () => {
     const f = file(`
 default_model = "mini"
-[grpc]
+[http]
 port = 9101
 [[models]]
 name = "mini"
@@ -54,7 +52,7 @@ name = "other"
 backends = ["https://tei.internal:443"]
 `);
     const c = loadConfig({ file: f });
-    assert.equal(c.grpc.port, 9101);
+    assert.equal(c.http.port, 9101);
     assert.equal(c.models.length, 2);
     assert.deepEqual(c.models[0].aliases, ['sentence-transformers/all-MiniLM-L6-v2']);
     assert.equal(c.models[0].maxClientBatchSize, 16);
@@ -63,23 +61,28 @@ backends = ["https://tei.internal:443"]
   });
 
   it('applies precedence flags > env > file > defaults', () => {
-    const f = file('[http]\nport = 1111\njson_body_limit = 5\n[admin]\nport = 2222\n');
+    const f = file('[http]\nport = 1111\njson_body_limit = 5\narrow_body_limit = 6\n[pool]\nthreads = 3\n');
     const c = loadConfig({
       file: f,
-      env: { TEI_ROUTER_HTTP_PORT: '3333', TEI_ROUTER_ADMIN_PORT: '4444' },
+      env: {
+        TEI_ROUTER_HTTP_PORT: '3333',
+        TEI_ROUTER_POOL_THREADS: '4',
+        TEI_ROUTER_HTTP_ARROW_BODY_LIMIT: '7',
+      },
       flags: { 'http.port': 5555 },
     });
     assert.equal(c.http.port, 5555);
-    assert.equal(c.admin.port, 4444);
+    assert.equal(c.pool.threads, 4);
     assert.equal(c.http.jsonBodyLimit, 5);
-    assert.equal(c.grpc.port, 9001);
+    assert.equal(c.http.arrowBodyLimit, 7);
+    assert.equal(c.batching.coalesceMs, 2);
   });
 
   it('names unknown keys and the file', () => {
-    const f = file('[grpc]\nprot = 1\n');
+    const f = file('[http]\nprot = 1\n');
     assert.match(
       configError(() => loadConfig({ file: f })),
-      new RegExp(`unknown config key "grpc.prot" in ${f}`),
+      new RegExp(`unknown config key "http.prot" in ${f}`),
     );
     const g = file('colour = "blue"\n');
     assert.match(
@@ -92,19 +95,19 @@ backends = ["https://tei.internal:443"]
       /unknown config key "models.batch"/,
     );
     assert.match(
-      configError(() => loadConfig({ env: { TEI_ROUTER_GRPC_PROT: '1' } })),
-      /unknown environment variable TEI_ROUTER_GRPC_PROT/,
+      configError(() => loadConfig({ env: { TEI_ROUTER_HTTP_PROT: '1' } })),
+      /unknown environment variable TEI_ROUTER_HTTP_PROT/,
     );
   });
 
   it('names bad values and their source', () => {
     assert.match(
-      configError(() => loadConfig({ env: { TEI_ROUTER_GRPC_PORT: 'ninety' } })),
-      /environment TEI_ROUTER_GRPC_PORT: grpc.port = "ninety": expected a number/,
+      configError(() => loadConfig({ env: { TEI_ROUTER_HTTP_PORT: 'ninety' } })),
+      /environment TEI_ROUTER_HTTP_PORT: http.port = "ninety": expected a number/,
     );
     assert.match(
-      configError(() => loadConfig({ file: file('[grpc]\nport = 70000\n') })),
-      /grpc.port = 70000: expected a port between 0 and 65535/,
+      configError(() => loadConfig({ file: file('[http]\nport = 70000\n') })),
+      /http.port = 70000: expected a port between 0 and 65535/,
     );
     assert.match(
       configError(() => loadConfig({ file: file('[grpc\n') })),
@@ -139,8 +142,17 @@ backends = ["https://tei.internal:443"]
   });
 
   it('derives env and flag names from the key path', () => {
-    assert.equal(envName('grpc.max_message_bytes'), 'TEI_ROUTER_GRPC_MAX_MESSAGE_BYTES');
-    assert.equal(flagName('grpc.max_message_bytes'), '--grpc-max-message-bytes');
+    assert.equal(envName('http.json_body_limit'), 'TEI_ROUTER_HTTP_JSON_BODY_LIMIT');
+    assert.equal(flagName('http.json_body_limit'), '--http-json-body-limit');
     assert.equal(new Set(KEYS.map((k) => k.path)).size, KEYS.length);
   });
+});
+
+it('the README documents every config key with its env name, flag and default', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const k of KEYS) {
+    const def = k.default === undefined ? 'unset' : `\`${k.default}\``;
+    const row = `| \`${k.path}\` | \`${envName(k.path)}\` | \`${flagName(k.path)}\` | ${def} |`;
+    assert.ok(readme.includes(row), `README lacks the row for ${k.path}: ${row}`);
+  }
 });
