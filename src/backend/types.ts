@@ -30,7 +30,16 @@
  * Rerank wait; an empty batch is TEI's Empty error over HTTP and an empty result over gRPC.
  */
 import type { DecodeBody, EmbedAllBody, PredictBody, RerankBody, TokenizeBody } from '../codec/tei-json.js';
-import type { ModelKind, Pooling, ResponseMetadata, TruncationDirection } from '../tei/types.js';
+import type {
+  ModelKind,
+  Pooling,
+  Prediction,
+  Rank,
+  ResponseMetadata,
+  SparseValue,
+  Token,
+  TruncationDirection,
+} from '../tei/types.js';
 
 export type BackendProtocol = 'http' | 'grpc';
 
@@ -80,33 +89,6 @@ export interface EmbedBatchResult {
   tokens: number;
   /** HTTP: TEI's x-* headers (batch means); gRPC: the per-item Metadata averaged over the stream. */
   timings: BackendTimings;
-}
-
-/** SPLADE output: only non-zero entries. */
-export interface SparseValue {
-  index: number;
-  value: number;
-}
-
-export interface Prediction {
-  score: number;
-  label: string;
-}
-
-export interface Rank {
-  index: number;
-  /** Only when the call asked for return_text. */
-  text?: string;
-  score: number;
-}
-
-export interface Token {
-  id: number;
-  text: string;
-  special: boolean;
-  /** Byte offsets into the prompt-prefixed input; null for special tokens. */
-  start: number | null;
-  stop: number | null;
 }
 
 /** Each non-dense operation: what it takes (TEI's decoded request) and what it gives. */
@@ -168,3 +150,5 @@ export interface BackendOptions {
   /** TEI's --api-key: sent as `authorization: Bearer <key>` (HTTP header or gRPC metadata). */
   apiKey?: string;
 }
+
+export type { Prediction, Rank, SparseValue, Token };

@@ -5,13 +5,21 @@
  */
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
 import { countChars } from '../tei/chars.js';
-import type { InputItem, ResponseMetadata, TeiInfo, TruncationDirection } from '../tei/types.js';
 import type { Encoding, Tokenizer } from '../tokenizer/types.js';
 import { l2NormalizeRows } from '../native/index.js';
 import { Batcher } from './batcher.js';
 import type { BatchRecord, QueueEntry } from './batcher.js';
 import { FakeModel, scores } from './model.js';
-import type { SparseEntry } from './model.js';
+import type {
+  InputItem,
+  Prediction,
+  Rank,
+  ResponseMetadata,
+  SparseValue,
+  TeiInfo,
+  Token,
+  TruncationDirection,
+} from '../tei/types.js';
 import type { FaultOptions, SimOptions } from './options.js';
 import { effectiveAutoTruncate, versionString } from './options.js';
 import { Semaphore } from './semaphore.js';
@@ -53,25 +61,6 @@ export interface RerankParams {
   direction: TruncationDirection;
   rawScores: boolean;
   returnText: boolean;
-}
-
-export interface Prediction {
-  score: number;
-  label: string;
-}
-
-export interface Rank {
-  index: number;
-  text?: string;
-  score: number;
-}
-
-export interface SimpleToken {
-  id: number;
-  text: string;
-  special: boolean;
-  start: number | null;
-  stop: number | null;
 }
 
 export interface Result<T> {
@@ -224,7 +213,7 @@ export class SimEngine {
     return this.run(p, call, precheck, (prepared) => prepared.map((item) => this.model.hidden(item.ids)));
   }
 
-  async embedSparse(p: SeqParams, call: CallOptions): Promise<Result<SparseEntry[][]>> {
+  async embedSparse(p: SeqParams, call: CallOptions): Promise<Result<SparseValue[][]>> {
     const precheck = () => {
       if (this.options.modelType !== 'embedding' || this.options.pooling !== 'splade') {
         throw backend('Model is not an embedding model with SPLADE pooling');
@@ -299,7 +288,7 @@ export class SimEngine {
     return { value: rest.map((v) => Math.fround(cosine(src, v))), meta: r.meta };
   }
 
-  tokenize(inputs: string[], addSpecialTokens: boolean, promptName: string | null): SimpleToken[][] {
+  tokenize(inputs: string[], addSpecialTokens: boolean, promptName: string | null): Token[][] {
     return inputs.map((input) => {
       if (input.length === 0) throw new TeiError('Empty', VALIDATION_PREFIX + '`inputs` cannot be empty');
       const prompt = this.promptFor(promptName);
@@ -642,3 +631,5 @@ function splitPair(enc: Encoding): [number[], number[]] {
   }
   return [a, b];
 }
+
+export type { Prediction, Rank, Token };

@@ -20,11 +20,10 @@ import {
 } from '../codec/tei-json.js';
 import { TeiError, teiHttpStatus } from '../tei/errors.js';
 import { metadataHeaders } from '../tei/types.js';
-import type { ResponseMetadata } from '../tei/types.js';
-import type { CallOptions, Prediction, Rank, SimEngine, SimpleToken } from './engine.js';
+import type { CallOptions, SimEngine } from './engine.js';
+import type { Prediction, Rank, ResponseMetadata, SparseValue, Token } from '../tei/types.js';
 import { ResetFault } from './engine.js';
 import type { SimMetrics } from './metrics.js';
-import type { SparseEntry } from './model.js';
 
 interface Reply {
   status?: number;
@@ -398,7 +397,7 @@ function seqParams(b: ReturnType<typeof decodeEmbedAll>) {
   };
 }
 
-function sparseJson(rows: SparseEntry[][]): string {
+function sparseJson(rows: SparseValue[][]): string {
   return (
     '[' +
     rows
@@ -424,7 +423,7 @@ function ranksJson(ranks: Rank[]): string {
   return '[' + ranks.map(one).join(',') + ']';
 }
 
-function tokensJson(tokens: SimpleToken[]): SimpleToken[] {
+function tokensJson(tokens: Token[]): Token[] {
   return tokens;
 }
 

@@ -11,7 +11,7 @@
  *   classifier    logits_k   = 4 × <unit(mean pooled), unit(t(label k))>
  *   reranker      logit      = 8 × cos(mean t(a tokens), mean t(b tokens)) − 3
  */
-import type { Pooling } from '../tei/types.js';
+import type { Pooling, SparseValue } from '../tei/types.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -47,11 +47,6 @@ function fillUniform(out: Float32Array, seed: number, scale: number): void {
     z ^= z >>> 16;
     out[i] = ((z >>> 0) / 4294967296) * 2 * scale - scale;
   }
-}
-
-export interface SparseEntry {
-  index: number;
-  value: number;
 }
 
 export class FakeModel {
@@ -116,10 +111,10 @@ export class FakeModel {
     return acc;
   }
 
-  sparse(ids: readonly number[]): SparseEntry[] {
+  sparse(ids: readonly number[]): SparseValue[] {
     const counts = new Map<number, number>();
     for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-    const out: SparseEntry[] = [];
+    const out: SparseValue[] = [];
     for (const [index, count] of [...counts].sort((a, b) => a[0] - b[0])) {
       const u = hashInts(this.seed ^ 0x27d4eb2f, [index]) / 4294967296;
       out.push({ index, value: Math.fround(Math.log1p(count) * (0.5 + u)) });

@@ -58,3 +58,32 @@ export function metadataHeaders(m: ResponseMetadata): Record<string, string> {
     'x-inference-time': ms(m.inferenceTimeNs),
   };
 }
+
+/** TEI's output shapes, shared by the simulator (which produces them) and the router (which forwards them). */
+
+/** One SPLADE entry; only non-zero values are listed. */
+export interface SparseValue {
+  index: number;
+  value: number;
+}
+
+export interface Prediction {
+  score: number;
+  label: string;
+}
+
+export interface Rank {
+  index: number;
+  /** Only when the call asked for return_text. */
+  text?: string;
+  score: number;
+}
+
+/** A /tokenize token: byte offsets into the prompt-prefixed input; null for special tokens. */
+export interface Token {
+  id: number;
+  text: string;
+  special: boolean;
+  start: number | null;
+  stop: number | null;
+}

@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,36 @@ import { KEYS, envName, flagName } from '../../src/config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/tei-router.js');
+
+/** Starts `tei-router <args>` and resolves with the child and the first URL its stdout matches. */
+async function startCommand(
+  args: string[],
+  pattern: RegExp,
+): Promise<{ child: ChildProcess; url: string; out: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (d: string) => {
+        out += d;
+        const m = pattern.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`tei-router ${args[0]} exited ${code}: ${out}`)));
+    });
+    return { child, url, out };
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -75,47 +106,28 @@ describe('tei-router CLI', () => {
   });
 
   it('serve with no config runs the embedded simulated backend and says so', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--http-port', '0', '--pool-threads', '1'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, url, out } = await startCommand(
+      ['serve', '--http-port', '0', '--pool-threads', '1'],
+      /HTTP on (http:\/\/[\d.]+:\d+)/,
+    );
     try {
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d: string) => {
-          out += d;
-          const m = /HTTP on (http:\/\/[\d.]+:\d+)/.exec(out);
-          if (m) resolve(m[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-      });
       assert.match(out, /SIMULATED TEI backend/);
       const r = await postJson(url, '/embed', { inputs: ['a', 'b'] });
       assert.equal(r.status, 200, r.body);
       assert.equal((JSON.parse(r.body) as number[][])[1].length, 384);
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      await stop(child);
     }
   });
 
   it('sim serves /embed on the port it prints, deterministic across runs', async () => {
     const bodies: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const child = spawn(process.execPath, [bin, 'sim', '--port', '0', '--tokenizer', tokenizerFixture()], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const { child, url } = await startCommand(
+        ['sim', '--port', '0', '--tokenizer', tokenizerFixture()],
+        /on (http:\/\/[\d.]+:\d+)/,
+      );
       try {
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        const url = await new Promise<string>((resolve, reject) => {
-          child.stdout.on('data', (d: string) => {
-            out += d;
-            const m = /on (http:\/\/[\d.]+:\d+)/.exec(out);
-            if (m) resolve(m[1]);
-          });
-          child.once('exit', (code) => reject(new Error(`sim exited ${code}: ${out}`)));
-        });
         const r = await postJson(url, '/embed', { inputs: ['a', 'b'] });
         assert.equal(r.status, 200);
         const v = JSON.parse(r.body) as number[][];
@@ -123,8 +135,7 @@ describe('tei-router CLI', () => {
         assert.equal(v[0].length, 384);
         bodies.push(r.body);
       } finally {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
+        await stop(child);
       }
     }
     assert.equal(bodies[0], bodies[1]);
