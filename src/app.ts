@@ -19,6 +19,8 @@ export interface App {
   readonly ports: { http: number };
   /** The embedded simulator, when no models were configured. */
   readonly embedded: RunningSim | undefined;
+  readonly pipeline: Pipeline;
+  readonly replicas: ReplicaSets;
   close(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         }),
     );
     log(`tei-router: HTTP on http://${config.http.host}:${httpPort}`);
-    return { config, ports: { http: httpPort }, embedded, close };
+    return { config, ports: { http: httpPort }, embedded, pipeline, replicas, close };
   } catch (err) {
     await close();
     throw err;

@@ -16,7 +16,9 @@ export interface Part {
 interface Group {
   parts: Part[];
   rows: number;
+  /** The pending flush: a window timer, or an immediate for same-tick company. */
   timer: NodeJS.Timeout | undefined;
+  immediate: NodeJS.Immediate | undefined;
 }
 
 export interface CoalescerOptions {
@@ -46,7 +48,7 @@ export class Coalescer<R> {
       if (signal?.aborted) return reject(signal.reason);
       let group = this.groups.get(key);
       if (!group) {
-        group = { parts: [], rows: 0, timer: undefined };
+        group = { parts: [], rows: 0, timer: undefined, immediate: undefined };
         this.groups.set(key, group);
       }
       const part: Part = {
@@ -74,9 +76,8 @@ export class Coalescer<R> {
       const windowMs = this.options.windowMs(key);
       if (!busy || windowMs === 0 || group.rows >= this.options.maxRows) {
         // same-tick arrivals still share the task
-        if (group.timer === undefined)
-          group.timer = setImmediate(() => this.flush(key)) as unknown as NodeJS.Timeout;
-      } else if (group.timer === undefined) {
+        group.immediate ??= setImmediate(() => this.flush(key));
+      } else if (group.timer === undefined && group.immediate === undefined) {
         group.timer = setTimeout(() => this.flush(key), windowMs);
       }
     });
@@ -86,10 +87,8 @@ export class Coalescer<R> {
     const group = this.groups.get(key);
     if (!group) return;
     this.groups.delete(key);
-    if (group.timer !== undefined) {
-      clearTimeout(group.timer);
-      clearImmediate(group.timer as unknown as NodeJS.Immediate);
-    }
+    if (group.timer !== undefined) clearTimeout(group.timer);
+    if (group.immediate !== undefined) clearImmediate(group.immediate);
     const parts = group.parts.filter((p) => !p.signal?.aborted);
     if (parts.length === 0) return;
     const merged = concatTextBatches(parts.map((p) => p.texts));

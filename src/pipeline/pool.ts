@@ -58,7 +58,7 @@ export class EmbedPool {
     } catch (err) {
       if (signal?.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      if (/queue is full/i.test(message)) {
+      if (/queue is at limit/i.test(message)) {
         throw new RouterError(
           'ROUTER_ERR_OVERLOADED',
           `the worker pool queue is full (${this.piscina.queueSize} tasks)`,

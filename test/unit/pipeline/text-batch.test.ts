@@ -1,0 +1,50 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  concatTextBatches,
+  isValid,
+  textAt,
+  textBatchFromStrings,
+  validCount,
+} from '../../../src/pipeline/text-batch.js';
+import type { TextBatch } from '../../../src/pipeline/text-batch.js';
+import { cutBatches } from '../../../src/workers/cut.js';
+
+it('packs strings into one UTF-8 buffer with offsets and reads them back', () => {
+  const texts = ['héllo', '', '日本語', 'emoji 🎉'];
+  const b = textBatchFromStrings(texts);
+  assert.equal(b.length, 4);
+  assert.deepEqual(
+    Array.from({ length: 4 }, (_, i) => textAt(b, i)),
+    texts,
+  );
+  assert.equal(b.offsets[4], Buffer.byteLength(texts.join('')));
+});
+
+it('concatenates batches, rebasing offsets and merging validity', () => {
+  const withNull: TextBatch = {
+    ...textBatchFromStrings(['a', 'x', 'c']),
+    validity: Uint8Array.from([0b101]),
+  };
+  const merged = concatTextBatches([textBatchFromStrings(['p', 'q']), withNull]);
+  assert.equal(merged.length, 5);
+  assert.deepEqual(
+    Array.from({ length: 5 }, (_, i) => (isValid(merged, i) ? textAt(merged, i) : null)),
+    ['p', 'q', 'a', null, 'c'],
+  );
+  assert.equal(validCount(merged), 4);
+});
+
+it('cuts backend batches within both limits, grouping similar lengths', () => {
+  const tokens = [5, 100, 6, 90, 7, 8];
+  const batches = cutBatches([0, 1, 2, 3, 4, 5], tokens, { maxBatchTokens: 120, maxClientBatchSize: 3 });
+  for (const b of batches) {
+    assert.ok(b.length <= 3, `batch of ${b.length} rows`);
+    assert.ok(
+      b.length === 1 || b.reduce((s, r) => s + tokens[r], 0) <= 120,
+      `batch over budget: ${b.map((r) => tokens[r])}`,
+    );
+  }
+  assert.deepEqual(batches.flat().sort(), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(batches[0], [0, 2, 4], 'shortest rows together');
+});
