@@ -1,0 +1,93 @@
+/**
+ * Everything an HTTP adapter shares: route matching (404/405), the content-type and body-limit rules TEI's
+ * framework applies, running the handler, and mapping its errors. Adapters (node h1/h2, uWebSockets.js) only
+ * supply the request's parts and a way to read the body, and write the reply.
+ */
+import { isJsonContentType } from '../../net/content-type.js';
+import { errorReply, plainText } from './errors.js';
+import type { HttpReply, Route } from './types.js';
+
+export interface HttpLimits {
+  jsonBodyLimit: number;
+  arrowBodyLimit: number;
+}
+
+export interface IncomingParts {
+  method: string;
+  /** Path and query, e.g. `/embed?model=x`. */
+  url: string;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+  /** Reads the body: null when it exceeds `limit` bytes. */
+  readBody(limit: number): Promise<Buffer | null>;
+  /** Discards the body without reading it. */
+  skipBody(): void;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+const ARROW_TYPES = ['application/vnd.apache.arrow.stream', 'application/vnd.apache.arrow.file'];
+
+function isArrowContentType(value: string | undefined): boolean {
+  return value !== undefined && ARROW_TYPES.includes(value.split(';')[0].trim().toLowerCase());
+}
+
+export interface Dispatcher {
+  /** The reply, or null when the client went away (nothing to write). */
+  dispatch(req: IncomingParts): Promise<HttpReply | null>;
+}
+
+export function createDispatcher(routes: Map<string, Route>, limits: HttpLimits): Dispatcher {
+  const methodsByPath = new Map<string, string[]>();
+  for (const key of routes.keys()) {
+    const [method, path] = key.split(' ');
+    methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), method]);
+  }
+  return {
+    async dispatch(req) {
+      const url = new URL(req.url, 'http://router');
+      const route = routes.get(`${req.method} ${url.pathname}`);
+      if (!route) {
+        req.skipBody();
+        const allowed = methodsByPath.get(url.pathname);
+        return allowed
+          ? { status: 405, headers: { allow: allowed.join(',') }, body: '' }
+          : { status: 404, headers: {}, body: '' };
+      }
+      let body: Buffer = Buffer.alloc(0);
+      if (route.body === 'none') {
+        req.skipBody();
+      } else {
+        const type = req.headers['content-type'];
+        if (route.body === 'json' && !isJsonContentType(type)) {
+          req.skipBody();
+          return plainText(415, 'Expected request with `Content-Type: application/json`');
+        }
+        if (route.body === 'arrow' && !isArrowContentType(type)) {
+          req.skipBody();
+          return plainText(415, `Expected request with \`Content-Type: ${ARROW_TYPES[0]}\``);
+        }
+        const read = await req.readBody(route.body === 'json' ? limits.jsonBodyLimit : limits.arrowBodyLimit);
+        if (read === null) {
+          const reply = plainText(413, 'Failed to buffer the request body: length limit exceeded');
+          reply.headers.connection = 'close';
+          return reply;
+        }
+        body = read;
+      }
+      try {
+        return await route.handler({
+          method: req.method,
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body,
+          signal: req.signal,
+        });
+      } catch (err) {
+        if (req.signal.aborted) return null;
+        return errorReply(err, route.openai === true);
+      }
+    },
+  };
+}
