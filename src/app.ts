@@ -9,6 +9,7 @@ import type { ModelConfig, RouterConfig } from './config.js';
 import { ReplicaSets } from './backend/replicas.js';
 import { createHttpIngress } from './ingress/http/node.js';
 import { createRoutes } from './ingress/http/routes.js';
+import { loadUws, startUwsListener } from './ingress/http/uws.js';
 import { Pipeline } from './pipeline/index.js';
 import { EmbedPool } from './pipeline/pool.js';
 import type { RunningSim } from './sim/index.js';
@@ -16,7 +17,7 @@ import type { RunningSim } from './sim/index.js';
 export interface App {
   readonly config: RouterConfig;
   /** Bound ports (useful when configured as 0). */
-  readonly ports: { http: number };
+  readonly ports: { http: number; uws?: number };
   /** The embedded simulator, when no models were configured. */
   readonly embedded: RunningSim | undefined;
   readonly pipeline: Pipeline;
@@ -91,7 +92,8 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     });
     closers.push(() => pool.close());
     const pipeline = new Pipeline(config, replicas, pool);
-    const http = createHttpIngress(createRoutes({ pipeline }), config.http);
+    const routes = createRoutes({ pipeline });
+    const http = createHttpIngress(routes, config.http);
     const httpPort = await listen(http.server, config.http.host, config.http.port);
     closers.push(
       () =>
@@ -101,7 +103,21 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         }),
     );
     log(`tei-router: HTTP on http://${config.http.host}:${httpPort}`);
-    return { config, ports: { http: httpPort }, embedded, pipeline, replicas, close };
+    const ports: App['ports'] = { http: httpPort };
+    if (config.uws.enabled) {
+      const loaded = loadUws();
+      if ('error' in loaded) {
+        log(
+          `tei-router: uws.enabled is set but no uWebSockets.js build loads on Node ${process.version} (${loaded.error}); running without it`,
+        );
+      } else {
+        const uws = await startUwsListener(loaded.uws, routes, config.http, config.uws.host, config.uws.port);
+        closers.push(() => uws.close());
+        ports.uws = uws.port;
+        log(`tei-router: uWebSockets.js HTTP/1.1 (plaintext) on http://${config.uws.host}:${uws.port}`);
+      }
+    }
+    return { config, ports, embedded, pipeline, replicas, close };
   } catch (err) {
     await close();
     throw err;

@@ -29,6 +29,7 @@ export interface ModelConfig {
 
 export interface RouterConfig {
   http: ListenerConfig & { jsonBodyLimit: number; arrowBodyLimit: number };
+  uws: ListenerConfig & { enabled: boolean };
   pool: { threads: number; maxQueue: number };
   batching: { coalesceMs: number };
   backend: { timeoutMs: number; infoRefreshMs: number };
@@ -72,6 +73,14 @@ export const KEYS: readonly KeySpec[] = [
     min: 1,
     doc: 'Largest Arrow IPC request body in bytes',
   },
+  {
+    path: 'uws.enabled',
+    type: 'bool',
+    default: false,
+    doc: 'Start the optional plaintext uWebSockets.js HTTP/1.1 listener (trusted networks only)',
+  },
+  { path: 'uws.host', type: 'string', default: '127.0.0.1', doc: 'uWebSockets.js listener address' },
+  { path: 'uws.port', type: 'port', default: 8081, doc: 'uWebSockets.js listener port (0: any free port)' },
   {
     path: 'pool.threads',
     type: 'int',
@@ -331,6 +340,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       jsonBodyLimit: get('http.json_body_limit'),
       arrowBodyLimit: get('http.arrow_body_limit'),
     },
+    uws: { enabled: get('uws.enabled'), host: get('uws.host'), port: get('uws.port') },
     pool: { threads: get('pool.threads'), maxQueue: get('pool.max_queue') },
     batching: { coalesceMs: get('batching.coalesce_ms') },
     backend: { timeoutMs: get('backend.timeout_ms'), infoRefreshMs: get('backend.info_refresh_ms') },

@@ -35,9 +35,24 @@ export const errorCatalogue = {
     kind: 'not_found',
     summary: 'The request names a model that is not configured.',
   },
+  ROUTER_ERR_TARGET_REQUIRED: {
+    kind: 'invalid_argument',
+    summary:
+      'A tei_multiplexer.v1 request has no Target, or an empty instance_name or model_id: the router cannot tell where it goes.',
+  },
+  ROUTER_ERR_UNKNOWN_TARGET: {
+    kind: 'not_found',
+    summary:
+      'A tei_multiplexer.v1 Target names no configured backend URL, model or alias, or its instance_index is out of range.',
+  },
   ROUTER_ERR_UNSUPPORTED: {
     kind: 'invalid_argument',
     summary: 'The request uses a feature this version of the router does not route yet.',
+  },
+  ROUTER_ERR_ARROW_INVALID: {
+    kind: 'invalid_argument',
+    summary:
+      'An Arrow IPC request body cannot be used: malformed or truncated bytes, no record batch, no string text column, or a compression codec other than LZ4_FRAME/ZSTD.',
   },
   ROUTER_ERR_NO_BACKEND: { kind: 'unavailable', summary: 'No reachable backend serves the requested model.' },
   ROUTER_ERR_BACKEND_MISMATCH: {
