@@ -10,6 +10,11 @@ import { ReplicaSets } from './backend/replicas.js';
 import { createHttpIngress } from './ingress/http/node.js';
 import { createRoutes } from './ingress/http/routes.js';
 import { loadUws, startUwsListener } from './ingress/http/uws.js';
+import { createTeiRoutes } from './ingress/http/tei-routes.js';
+import { createAdminServer } from './ingress/admin.js';
+import { createMetrics } from './metrics.js';
+import * as grpc from '@grpc/grpc-js';
+import { createGrpcIngress } from './ingress/grpc/server.js';
 import { Pipeline } from './pipeline/index.js';
 import { EmbedPool } from './pipeline/pool.js';
 import type { RunningSim } from './sim/index.js';
@@ -17,7 +22,7 @@ import type { RunningSim } from './sim/index.js';
 export interface App {
   readonly config: RouterConfig;
   /** Bound ports (useful when configured as 0). */
-  readonly ports: { http: number; uws?: number };
+  readonly ports: { grpc: number; http: number; admin: number; uws?: number };
   /** The embedded simulator, when no models were configured. */
   readonly embedded: RunningSim | undefined;
   readonly pipeline: Pipeline;
@@ -92,8 +97,14 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     });
     closers.push(() => pool.close());
     const pipeline = new Pipeline(config, replicas, pool);
-    const routes = createRoutes({ pipeline });
-    const http = createHttpIngress(routes, config.http);
+    const metrics = createMetrics();
+    const observe = (route: string, status: number, seconds: number) =>
+      metrics.recordRequest(route, status, seconds);
+    const routes = new Map([
+      ...createRoutes({ pipeline }),
+      ...createTeiRoutes({ pipeline, replicas, tokenizationWorkers: config.pool.threads }),
+    ]);
+    const http = createHttpIngress(routes, config.http, observe);
     const httpPort = await listen(http.server, config.http.host, config.http.port);
     closers.push(
       () =>
@@ -103,7 +114,34 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         }),
     );
     log(`tei-router: HTTP on http://${config.http.host}:${httpPort}`);
-    const ports: App['ports'] = { http: httpPort };
+    const grpcServer = createGrpcIngress({
+      pipeline,
+      replicas,
+      maxMessageBytes: config.grpc.maxMessageBytes,
+    });
+    closers.push(() => grpcServer.forceShutdown());
+    const grpcHost = config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host;
+    const grpcPort = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync(
+        `${grpcHost}:${config.grpc.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
+    );
+    log(`tei-router: gRPC (tei_multiplexer.v1, tei.v1, health, reflection) on ${grpcHost}:${grpcPort}`);
+    const admin = createAdminServer({ replicas, metrics });
+    const adminPort = await listen(admin, config.admin.host, config.admin.port);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          admin.close(() => resolve());
+          admin.closeAllConnections();
+        }),
+    );
+    log(
+      `tei-router: admin (/metrics, /health, /ready, /v1/backends) on http://${config.admin.host}:${adminPort}`,
+    );
+    const ports: App['ports'] = { grpc: grpcPort, http: httpPort, admin: adminPort };
     if (config.uws.enabled) {
       const loaded = loadUws();
       if ('error' in loaded) {
@@ -111,7 +149,14 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
           `tei-router: uws.enabled is set but no uWebSockets.js build loads on Node ${process.version} (${loaded.error}); running without it`,
         );
       } else {
-        const uws = await startUwsListener(loaded.uws, routes, config.http, config.uws.host, config.uws.port);
+        const uws = await startUwsListener(
+          loaded.uws,
+          routes,
+          config.http,
+          config.uws.host,
+          config.uws.port,
+          observe,
+        );
         closers.push(() => uws.close());
         ports.uws = uws.port;
         log(`tei-router: uWebSockets.js HTTP/1.1 (plaintext) on http://${config.uws.host}:${uws.port}`);

@@ -28,7 +28,9 @@ export interface ModelConfig {
 }
 
 export interface RouterConfig {
+  grpc: ListenerConfig & { maxMessageBytes: number };
   http: ListenerConfig & { jsonBodyLimit: number; arrowBodyLimit: number };
+  admin: ListenerConfig;
   uws: ListenerConfig & { enabled: boolean };
   pool: { threads: number; maxQueue: number };
   batching: { coalesceMs: number };
@@ -57,6 +59,15 @@ export const KEYS: readonly KeySpec[] = [
     default: undefined,
     doc: 'Model used when a request names none (default: the first model)',
   },
+  { path: 'grpc.host', type: 'string', default: '127.0.0.1', doc: 'gRPC listener address' },
+  { path: 'grpc.port', type: 'port', default: 9001, doc: 'gRPC listener port (0: any free port)' },
+  {
+    path: 'grpc.max_message_bytes',
+    type: 'int',
+    default: 41_943_040,
+    min: 1024,
+    doc: 'Largest gRPC message received or sent',
+  },
   { path: 'http.host', type: 'string', default: '127.0.0.1', doc: 'HTTP listener address (h2 and HTTP/1.1)' },
   { path: 'http.port', type: 'port', default: 8080, doc: 'HTTP listener port (0: any free port)' },
   {
@@ -73,6 +84,13 @@ export const KEYS: readonly KeySpec[] = [
     min: 1,
     doc: 'Largest Arrow IPC request body in bytes',
   },
+  {
+    path: 'admin.host',
+    type: 'string',
+    default: '127.0.0.1',
+    doc: 'Admin listener address (/metrics, /health, /ready, /v1/backends)',
+  },
+  { path: 'admin.port', type: 'port', default: 9000, doc: 'Admin listener port (0: any free port)' },
   {
     path: 'uws.enabled',
     type: 'bool',
@@ -334,12 +352,14 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     throw bad(`default_model "${defaultModel}" is not a configured model name or alias`);
   }
   return {
+    grpc: { host: get('grpc.host'), port: get('grpc.port'), maxMessageBytes: get('grpc.max_message_bytes') },
     http: {
       host: get('http.host'),
       port: get('http.port'),
       jsonBodyLimit: get('http.json_body_limit'),
       arrowBodyLimit: get('http.arrow_body_limit'),
     },
+    admin: { host: get('admin.host'), port: get('admin.port') },
     uws: { enabled: get('uws.enabled'), host: get('uws.host'), port: get('uws.port') },
     pool: { threads: get('pool.threads'), maxQueue: get('pool.max_queue') },
     batching: { coalesceMs: get('batching.coalesce_ms') },

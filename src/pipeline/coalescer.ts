@@ -51,27 +51,31 @@ export class Coalescer<R> {
         group = { parts: [], rows: 0, timer: undefined, immediate: undefined };
         this.groups.set(key, group);
       }
+      const onAbort = () => {
+        const g = this.groups.get(key);
+        const i = g ? g.parts.indexOf(part) : -1;
+        if (g && i >= 0) {
+          g.parts.splice(i, 1);
+          g.rows -= part.texts.length;
+        }
+        reject(signal?.reason);
+      };
+      // the listener lives only as long as the part: a long-lived signal (a stream) must not collect them
       const part: Part = {
         texts,
         signal,
-        resolve: (r) => resolve({ result: r.task as R, start: r.start, count: r.count }),
-        reject,
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve({ result: r.task as R, start: r.start, count: r.count });
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
       };
       group.parts.push(part);
       group.rows += texts.length;
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const g = this.groups.get(key);
-          const i = g ? g.parts.indexOf(part) : -1;
-          if (g && i >= 0) {
-            g.parts.splice(i, 1);
-            g.rows -= part.texts.length;
-          }
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
       const busy = (this.inFlight.get(key) ?? 0) > 0;
       const windowMs = this.options.windowMs(key);
       if (!busy || windowMs === 0 || group.rows >= this.options.maxRows) {

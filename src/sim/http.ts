@@ -7,7 +7,18 @@ import type { AnyRequest, AnyResponse, DualServer } from '../net/h1-h2c.js';
 import { createH1H2cServer } from '../net/h1-h2c.js';
 import { ClientGone, readBody } from '../net/body.js';
 import { JsonRejection } from '../codec/serde-json.js';
-import { formatF32, formatF32Array } from '../codec/f32-text.js';
+import { formatF32Array } from '../codec/f32-text.js';
+import {
+  decodeJson,
+  embeddingsJson,
+  infoJson,
+  predictJson,
+  ranksJson,
+  similarityJson,
+  sparseJson,
+  tokenEmbeddingsJson,
+  tokensJson,
+} from '../codec/tei-response.js';
 import {
   decodeDecode,
   decodeEmbed,
@@ -21,7 +32,7 @@ import {
 import { TeiError, teiHttpStatus } from '../tei/errors.js';
 import { metadataHeaders } from '../tei/types.js';
 import type { CallOptions, SimEngine } from './engine.js';
-import type { Prediction, Rank, ResponseMetadata, SparseValue, Token } from '../tei/types.js';
+import type { ResponseMetadata } from '../tei/types.js';
 import { ResetFault } from './engine.js';
 import type { SimMetrics } from './metrics.js';
 
@@ -68,8 +79,6 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
   const add = (method: string, path: string, route: Route) => routes.set(`${method} ${path}`, route);
   const paths = new Set<string>();
 
-  const json = (value: unknown): Reply => ({ body: JSON.stringify(value) });
-
   const embed: Handler = async ({ body, call }) => {
     const b = decodeEmbed(body, version);
     const r = await engine.embed(
@@ -84,14 +93,13 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
       },
       call,
     );
-    return { body: '[' + r.value.map((v) => formatF32Array(v)).join(',') + ']', meta: r.meta };
+    return { body: embeddingsJson(r.value), meta: r.meta };
   };
 
   const embedAll: Handler = async ({ body, call }) => {
     const b = decodeEmbedAll(body, version);
     const r = await engine.embedAll(seqParams(b), call);
-    const text = r.value.map((tokens) => '[' + tokens.map((t) => formatF32Array(t)).join(',') + ']');
-    return { body: '[' + text.join(',') + ']', meta: r.meta };
+    return { body: tokenEmbeddingsJson(r.value), meta: r.meta };
   };
 
   const embedSparse: Handler = async ({ body, call }) => {
@@ -112,8 +120,7 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
       },
       call,
     );
-    const out = r.value.map(predictionsJson);
-    return { body: b.batch ? '[' + out.join(',') + ']' : out[0], meta: r.meta };
+    return { body: predictJson(r.value, b.batch), meta: r.meta };
   };
 
   const rerank: Handler = async ({ body, call }) => {
@@ -141,7 +148,7 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
       { truncate: b.truncate, direction: b.truncationDirection, promptName: b.promptName },
       call,
     );
-    return { body: formatF32Array(r.value), meta: r.meta };
+    return { body: similarityJson(r.value), meta: r.meta };
   };
 
   const tokenize: Handler = async ({ body }) => {
@@ -153,7 +160,7 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
         `batch size ${b.inputs.length} > maximum allowed batch size ${o.maxClientBatchSize}`,
       );
     }
-    return json(engine.tokenize(b.inputs, b.addSpecialTokens, b.promptName).map(tokensJson));
+    return { body: tokensJson(engine.tokenize(b.inputs, b.addSpecialTokens, b.promptName)) };
   };
 
   const decode: Handler = async ({ body }) => {
@@ -166,7 +173,7 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
         `batch size ${b.ids.length} > maximum allowed batch size ${o.maxClientBatchSize}`,
       );
     }
-    return json(engine.decode(b.ids, b.skipSpecialTokens));
+    return { body: decodeJson(engine.decode(b.ids, b.skipSpecialTokens)) };
   };
 
   const openai: Handler = async ({ body, call }) => {
@@ -237,7 +244,7 @@ function createSimHttpHandler(engine: SimEngine, metrics: SimMetrics): (req: Req
     return { body: `{"predictions":[${predictions.join(',')}]}` };
   };
 
-  const info: Handler = async () => json(engine.info());
+  const info: Handler = async () => ({ body: infoJson(engine.info()) });
   const health: Handler = async () => {
     if (!engine.healthy) throw new TeiError('Unhealthy', 'unhealthy');
     return { body: '' };
@@ -395,36 +402,6 @@ function seqParams(b: ReturnType<typeof decodeEmbedAll>) {
     direction: b.truncationDirection,
     promptName: b.promptName,
   };
-}
-
-function sparseJson(rows: SparseValue[][]): string {
-  return (
-    '[' +
-    rows
-      .map(
-        (row) => '[' + row.map((e) => `{"index":${e.index},"value":${formatF32(e.value)}}`).join(',') + ']',
-      )
-      .join(',') +
-    ']'
-  );
-}
-
-function predictionsJson(ps: Prediction[]): string {
-  return (
-    '[' + ps.map((p) => `{"score":${formatF32(p.score)},"label":${JSON.stringify(p.label)}}`).join(',') + ']'
-  );
-}
-
-function ranksJson(ranks: Rank[]): string {
-  const one = (r: Rank) =>
-    `{"index":${r.index},` +
-    (r.text !== undefined ? `"text":${JSON.stringify(r.text)},` : '') +
-    `"score":${formatF32(r.score)}}`;
-  return '[' + ranks.map(one).join(',') + ']';
-}
-
-function tokensJson(tokens: Token[]): Token[] {
-  return tokens;
 }
 
 function send(res: Res, status: number, headers: Record<string, string>, body: string): void {

@@ -107,7 +107,7 @@ describe('tei-router CLI', () => {
 
   it('serve with no config runs the embedded simulated backend and says so', async () => {
     const { child, url, out } = await startCommand(
-      ['serve', '--http-port', '0', '--pool-threads', '1'],
+      ['serve', '--http-port', '0', '--grpc-port', '0', '--admin-port', '0', '--pool-threads', '1'],
       /HTTP on (http:\/\/[\d.]+:\d+)/,
     );
     try {

@@ -24,7 +24,7 @@ describe('router HTTP ingress → worker pool → TEI backends (HTTP + gRPC)', (
     grpcSim = await sim({ ...same, protocol: 'grpc' });
     reference = await sim({ ...same, maxClientBatchSize: 1000, maxConcurrentRequests: 10000 });
     const config = loadConfig({
-      flags: { 'http.port': 0, 'pool.threads': 1 },
+      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
     });
     config.models = [
       {

@@ -18,7 +18,14 @@ describe('router uWebSockets.js listener', () => {
   before(async () => {
     backend = await sim({ modelId: 'mini' });
     const config = loadConfig({
-      flags: { 'http.port': 0, 'pool.threads': 1, 'uws.enabled': true, 'uws.port': 0 },
+      flags: {
+        'http.port': 0,
+        'grpc.port': 0,
+        'admin.port': 0,
+        'pool.threads': 1,
+        'uws.enabled': true,
+        'uws.port': 0,
+      },
     });
     config.models = [
       {

@@ -37,56 +37,78 @@ export interface Dispatcher {
   dispatch(req: IncomingParts): Promise<HttpReply | null>;
 }
 
-export function createDispatcher(routes: Map<string, Route>, limits: HttpLimits): Dispatcher {
+/** Called once per request: route key ("POST /embed", or "unmatched"), status (499: client gone), seconds. */
+export type RequestObserver = (route: string, status: number, seconds: number) => void;
+
+export function createDispatcher(
+  routes: Map<string, Route>,
+  limits: HttpLimits,
+  observe?: RequestObserver,
+): Dispatcher {
   const methodsByPath = new Map<string, string[]>();
   for (const key of routes.keys()) {
     const [method, path] = key.split(' ');
     methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), method]);
   }
+  const run = async (req: IncomingParts): Promise<HttpReply | null> => {
+    const url = new URL(req.url, 'http://router');
+    const route = routes.get(`${req.method} ${url.pathname}`);
+    if (!route) {
+      req.skipBody();
+      const allowed = methodsByPath.get(url.pathname);
+      return allowed
+        ? { status: 405, headers: { allow: allowed.join(',') }, body: '' }
+        : { status: 404, headers: {}, body: '' };
+    }
+    let body: Buffer = Buffer.alloc(0);
+    if (route.body === 'none') {
+      req.skipBody();
+    } else {
+      const type = req.headers['content-type'];
+      if (route.body === 'json' && !isJsonContentType(type)) {
+        req.skipBody();
+        return plainText(415, 'Expected request with `Content-Type: application/json`');
+      }
+      if (route.body === 'arrow' && !isArrowContentType(type)) {
+        req.skipBody();
+        return plainText(415, `Expected request with \`Content-Type: ${ARROW_TYPES[0]}\``);
+      }
+      const read = await req.readBody(route.body === 'json' ? limits.jsonBodyLimit : limits.arrowBodyLimit);
+      if (read === null) {
+        const reply = plainText(413, 'Failed to buffer the request body: length limit exceeded');
+        reply.headers.connection = 'close';
+        return reply;
+      }
+      body = read;
+    }
+    try {
+      return await route.handler({
+        method: req.method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        signal: req.signal,
+      });
+    } catch (err) {
+      if (req.signal.aborted) return null;
+      return errorReply(err, route.openai === true);
+    }
+  };
   return {
     async dispatch(req) {
-      const url = new URL(req.url, 'http://router');
-      const route = routes.get(`${req.method} ${url.pathname}`);
-      if (!route) {
-        req.skipBody();
-        const allowed = methodsByPath.get(url.pathname);
-        return allowed
-          ? { status: 405, headers: { allow: allowed.join(',') }, body: '' }
-          : { status: 404, headers: {}, body: '' };
-      }
-      let body: Buffer = Buffer.alloc(0);
-      if (route.body === 'none') {
-        req.skipBody();
-      } else {
-        const type = req.headers['content-type'];
-        if (route.body === 'json' && !isJsonContentType(type)) {
-          req.skipBody();
-          return plainText(415, 'Expected request with `Content-Type: application/json`');
-        }
-        if (route.body === 'arrow' && !isArrowContentType(type)) {
-          req.skipBody();
-          return plainText(415, `Expected request with \`Content-Type: ${ARROW_TYPES[0]}\``);
-        }
-        const read = await req.readBody(route.body === 'json' ? limits.jsonBodyLimit : limits.arrowBodyLimit);
-        if (read === null) {
-          const reply = plainText(413, 'Failed to buffer the request body: length limit exceeded');
-          reply.headers.connection = 'close';
-          return reply;
-        }
-        body = read;
-      }
+      if (!observe) return run(req);
+      const started = process.hrtime.bigint();
+      const key = `${req.method} ${new URL(req.url, 'http://router').pathname}`;
+      const route = routes.has(key) ? key : 'unmatched';
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
-        return await route.handler({
-          method: req.method,
-          path: url.pathname,
-          query: url.searchParams,
-          headers: req.headers,
-          body,
-          signal: req.signal,
-        });
+        const reply = await run(req);
+        observe(route, reply === null ? 499 : reply.status, seconds());
+        return reply;
       } catch (err) {
-        if (req.signal.aborted) return null;
-        return errorReply(err, route.openai === true);
+        observe(route, 500, seconds());
+        throw err;
       }
     },
   };

@@ -5,15 +5,19 @@
 import type { DualServer } from '../../net/h1-h2c.js';
 import { createH1H2cServer } from '../../net/h1-h2c.js';
 import { ClientGone, readBody } from '../../net/body.js';
-import type { HttpLimits } from './dispatch.js';
+import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
 import type { Route } from './types.js';
 
 export type { HttpLimits };
 
-export function createHttpIngress(routes: Map<string, Route>, limits: HttpLimits): DualServer {
-  const { dispatch } = createDispatcher(routes, limits);
+export function createHttpIngress(
+  routes: Map<string, Route>,
+  limits: HttpLimits,
+  observe?: RequestObserver,
+): DualServer {
+  const { dispatch } = createDispatcher(routes, limits, observe);
   return createH1H2cServer((req, res) => {
     const abort = new AbortController();
     res.on('close', () => {

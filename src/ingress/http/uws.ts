@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { ClientGone } from '../../net/body.js';
-import type { HttpLimits } from './dispatch.js';
+import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import type { HttpReply, Route } from './types.js';
 
@@ -73,8 +73,9 @@ export function startUwsListener(
   limits: HttpLimits,
   host: string,
   port: number,
+  observe?: RequestObserver,
 ): Promise<UwsListener> {
-  const { dispatch } = createDispatcher(routes, limits);
+  const { dispatch } = createDispatcher(routes, limits, observe);
   const app = uws.App();
   app.any('/*', (res, req) => {
     // uWS request objects are valid only during this call: copy what is needed now

@@ -85,3 +85,11 @@ describe('Coalescer', () => {
     await assert.rejects(b, /backend down/);
   });
 });
+
+it('Coalescer: a long-lived signal does not collect one abort listener per part (regression)', async () => {
+  const { EventEmitter } = await import('node:events');
+  const c = new Coalescer<number>({ windowMs: () => 0, maxRows: 100 }, async () => 1);
+  const ctl = new AbortController();
+  for (let i = 0; i < 50; i++) await c.submit('m', textBatchFromStrings(['x']), ctl.signal);
+  assert.equal(EventEmitter.getEventListeners(ctl.signal, 'abort').length, 0, 'listeners left on the signal');
+});
