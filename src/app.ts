@@ -15,6 +15,8 @@ import { createAdminServer } from './ingress/admin.js';
 import { createMetrics } from './metrics.js';
 import * as grpc from '@grpc/grpc-js';
 import { createGrpcIngress } from './ingress/grpc/server.js';
+import { grpcEmbedArrow } from './ingress/arrow.js';
+
 import { Pipeline } from './pipeline/index.js';
 import { EmbedPool } from './pipeline/pool.js';
 import type { RunningSim } from './sim/index.js';
@@ -118,6 +120,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       pipeline,
       replicas,
       maxMessageBytes: config.grpc.maxMessageBytes,
+      arrow: { embedArrow: grpcEmbedArrow(pipeline) },
     });
     closers.push(() => grpcServer.forceShutdown());
     const grpcHost = config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host;

@@ -31,6 +31,8 @@ export function taskErrorToException(e: TaskError): Error {
 
 export class Pipeline {
   private readonly coalescer: Coalescer<EmbedTaskOk>;
+  /** Embedding width each model answered with last (for replies whose rows all lack text). */
+  private readonly dims = new Map<string, number>();
 
   constructor(
     private readonly config: RouterConfig,
@@ -78,6 +80,11 @@ export class Pipeline {
     return model;
   }
 
+  /** The model's full embedding width, once any reply has shown it. */
+  knownDim(model: string): number | undefined {
+    return this.dims.get(model);
+  }
+
   async embed(
     model: string,
     texts: TextBatch,
@@ -87,6 +94,7 @@ export class Pipeline {
     const key = JSON.stringify({ model, params });
     const { result, start, count } = await this.coalescer.submit(key, texts, signal);
     const dim = result.dim;
+    if (dim > 0 && params.dimensions === null) this.dims.set(model, dim);
     const alone = start === 0 && count * dim === result.vectors.length;
     return {
       rows: count,

@@ -11,6 +11,7 @@ import { textBatchFromStrings } from '../../pipeline/text-batch.js';
 import { countChars } from '../../tei/chars.js';
 import { metadataHeaders } from '../../tei/types.js';
 import type { HttpCtx, HttpReply, Route } from './types.js';
+import { arrowParamsFromQuery, embedArrow } from '../arrow.js';
 
 export interface RouteDeps {
   pipeline: Pipeline;
@@ -137,7 +138,22 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
     },
   };
 
+  const arrow: Route = {
+    body: 'arrow',
+    handler: async (ctx) => {
+      const model = modelOf(ctx, pipeline);
+      const { params, compression } = arrowParamsFromQuery(ctx.query);
+      const out = await embedArrow(pipeline, model, ctx.body, { params, compression, signal: ctx.signal });
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
+        body: Buffer.from(out.buffer, out.byteOffset, out.byteLength),
+      };
+    },
+  };
+
   routes.set('POST /embed', embed);
+  routes.set('POST /v1/embed/arrow', arrow);
   routes.set('POST /v1/embeddings', openai);
   routes.set('POST /embeddings', openai);
   routes.set('GET /v1/models', models);

@@ -1,0 +1,205 @@
+/** Arrow IPC through the router: HTTP POST /v1/embed/arrow and gRPC TeiMultiplexer/EmbedArrow. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import {
+  Int32,
+  RecordBatch,
+  Table,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  Schema,
+  Field,
+  Struct,
+} from 'apache-arrow';
+import { startApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { RunningSim } from '../../src/sim/index.js';
+import { grpcClient, postJson, request, sim, tokenizerFixture, unary } from '../helpers/sim.js';
+
+/** An IPC stream of (id, text) rows split into record batches of `per` rows. */
+function arrowInput(texts: Array<string | null>, per = texts.length): Uint8Array {
+  const schema = new Schema([new Field('id', new Int32(), false), new Field('text', new Utf8(), true)]);
+  const batches: RecordBatch[] = [];
+  for (let start = 0; start < texts.length || (texts.length === 0 && batches.length === 0); start += per) {
+    const part = texts.slice(start, start + Math.max(per, 1));
+    const ids = vectorFromArray(
+      part.map((_, i) => start + i + 100),
+      new Int32(),
+    );
+    const text = vectorFromArray(part, new Utf8());
+    const data = makeData({
+      type: new Struct(schema.fields),
+      length: part.length,
+      children: [ids.data[0], text.data[0]],
+    });
+    batches.push(new RecordBatch(schema, data));
+    if (texts.length === 0) break;
+  }
+  return tableToIPC(new Table(schema, batches), 'stream');
+}
+
+describe('router Arrow IPC', () => {
+  let backend: RunningSim;
+  let reference: RunningSim;
+  let app: App;
+  let base: string;
+
+  before(async () => {
+    backend = await sim({ modelId: 'mini', maxClientBatchSize: 8 });
+    reference = await sim({ modelId: 'mini', maxClientBatchSize: 1000, maxConcurrentRequests: 10000 });
+    const config = loadConfig({
+      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
+    });
+    config.models = [
+      {
+        name: 'mini',
+        aliases: [],
+        tokenizer: tokenizerFixture(),
+        backends: [backend.url],
+        coalesceMs: undefined,
+        maxBatchTokens: undefined,
+        maxClientBatchSize: undefined,
+      },
+    ];
+    config.defaultModel = 'mini';
+    app = await startApp(config, { log: () => {} });
+    base = `http://127.0.0.1:${app.ports.http}`;
+  });
+
+  after(async () => {
+    await app.close();
+    await Promise.all([backend.close(), reference.close()]);
+  });
+
+  async function expected(texts: string[], normalize = true): Promise<number[][]> {
+    const r = await postJson(reference.url, '/embed', { inputs: texts, normalize });
+    return (JSON.parse(r.body) as number[][]).map((v) => v.map(Math.fround));
+  }
+
+  function rowsOf(ipc: Uint8Array): { ids: number[]; embeddings: Array<number[] | null> } {
+    const t = tableFromIPC(ipc);
+    const emb = t.getChild('embeddings')!;
+    const ids = t.getChild('id');
+    return {
+      ids: ids ? Array.from(ids.toArray() as Int32Array) : [],
+      embeddings: Array.from({ length: t.numRows }, (_, i) => {
+        const v = emb.get(i) as { toArray(): Float32Array } | null;
+        return v === null ? null : Array.from(v.toArray());
+      }),
+    };
+  }
+
+  it('HTTP: every batch read, row i is input row i, nulls stay null, ids echoed', async () => {
+    const texts = [
+      'hello world',
+      null,
+      'third text',
+      'fourth',
+      null,
+      'sixth row here',
+      'seven',
+      'eight',
+      'nine',
+      'ten',
+    ];
+    const r = await fetch(`${base}/v1/embed/arrow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
+      body: arrowInput(texts, 3),
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal(r.headers.get('content-type'), 'application/vnd.apache.arrow.stream');
+    const out = rowsOf(new Uint8Array(await r.arrayBuffer()));
+    assert.deepEqual(
+      out.ids,
+      texts.map((_, i) => 100 + i),
+    );
+    const present = texts.filter((t): t is string => t !== null);
+    const want = await expected(present);
+    let k = 0;
+    texts.forEach((t, i) => {
+      if (t === null) assert.equal(out.embeddings[i], null, `row ${i} should be null`);
+      else assert.deepEqual(out.embeddings[i], want[k++], `row ${i}`);
+    });
+    const schema = tableFromIPC(arrowInput(['x'])).schema;
+    assert.equal(schema.fields[1].name, 'text');
+  });
+
+  it('HTTP: zero rows give a valid empty result; bad input is a clear 422', async () => {
+    const r = await fetch(`${base}/v1/embed/arrow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
+      body: arrowInput([]),
+    });
+    assert.equal(r.status, 200);
+    const t = tableFromIPC(new Uint8Array(await r.arrayBuffer()));
+    assert.equal(t.numRows, 0);
+    const bad = await request(`${base}/v1/embed/arrow`, 'POST', Buffer.from('not arrow at all'), {
+      'content-type': 'application/vnd.apache.arrow.stream',
+    });
+    assert.equal(bad.status, 422);
+    assert.equal(JSON.parse(bad.body).code, 'ROUTER_ERR_ARROW_INVALID');
+    const wrongType = await request(`${base}/v1/embed/arrow`, 'POST', '{}', {
+      'content-type': 'application/json',
+    });
+    assert.equal(wrongType.status, 415);
+  });
+
+  it('gRPC EmbedArrow: normalize as asked, nulls kept, noop answers zeros without a backend', async () => {
+    const client = grpcClient('tei_multiplexer.v1.TeiMultiplexer', `127.0.0.1:${app.ports.grpc}`);
+    try {
+      const texts = ['alpha', null, 'beta gamma'];
+      const { res } = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedArrow', {
+        target: { model_id: 'mini' },
+        arrow_ipc: arrowInput(texts),
+        normalize: true,
+        truncate: true,
+      });
+      const out = rowsOf(new Uint8Array(res.arrow_ipc));
+      const want = await expected(['alpha', 'beta gamma']);
+      assert.deepEqual(out.embeddings, [want[0], null, want[1]]);
+      const raw = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedArrow', {
+        target: { instance_name: 'mini' },
+        arrow_ipc: arrowInput(['alpha']),
+      });
+      assert.deepEqual(
+        rowsOf(new Uint8Array(raw.res.arrow_ipc)).embeddings,
+        await expected(['alpha'], false),
+      );
+      const noop = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedArrow', {
+        target: { instance_name: 'does-not-exist' },
+        arrow_ipc: arrowInput(['a', 'b']),
+        noop: true,
+      });
+      const zeros = rowsOf(new Uint8Array(noop.res.arrow_ipc)).embeddings;
+      assert.equal(zeros.length, 2);
+      assert.equal(zeros[0]!.length, 384);
+      assert.ok(
+        zeros.every((v) => v!.every((x) => x === 0)),
+        'noop answers zeros',
+      );
+      await assert.rejects(
+        unary(client, 'EmbedArrow', { target: { model_id: 'mini' }, arrow_ipc: Buffer.from('junk') }),
+        (e: grpc.ServiceError) => {
+          assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
+          assert.match(e.details, /Arrow IPC/);
+          return true;
+        },
+      );
+      await assert.rejects(
+        unary(client, 'EmbedArrow', { arrow_ipc: arrowInput(['a']), noop: true }),
+        (e: grpc.ServiceError) => {
+          assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
+          return true;
+        },
+      );
+    } finally {
+      client.close();
+    }
+  });
+});
