@@ -720,3 +720,21 @@ describe('sim HTTP: h2c', () => {
     }
   });
 });
+
+describe('sim HTTP: regressions', () => {
+  it('a 32-input request adds one abort listener, not one per input (no MaxListenersExceededWarning)', async () => {
+    const s = await sim();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const r = await postJson(s.url, '/embed', { inputs: Array.from({ length: 32 }, (_, i) => `t${i}`) });
+      assert.equal(r.status, 200);
+      await new Promise((res) => setImmediate(res));
+      assert.deepEqual(warnings, [], `warnings: ${warnings.join(', ')}`);
+    } finally {
+      process.off('warning', onWarning);
+      await s.close();
+    }
+  });
+});
