@@ -16,6 +16,7 @@ import { createMetrics } from './metrics.js';
 import * as grpc from '@grpc/grpc-js';
 import { createGrpcIngress } from './ingress/grpc/server.js';
 import { grpcEmbedArrow } from './ingress/arrow.js';
+import { findCachedTokenizer } from './tokenizer/hf-cache.js';
 
 import { Pipeline } from './pipeline/index.js';
 import { EmbedPool } from './pipeline/pool.js';
@@ -86,10 +87,27 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       if (r.state !== 'up')
         log(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
     }
-    for (const m of config.models) {
-      if (!m.tokenizer)
-        log(`tei-router: model ${m.name} has no tokenizer configured: token counts are estimated`);
-    }
+    // a model without a configured tokenizer uses the local HF cache's copy if there is one, else the estimate
+    config = {
+      ...config,
+      models: config.models.map((m) => {
+        if (m.tokenizer) return m;
+        const ids = [
+          m.name,
+          ...m.aliases,
+          ...replicas.forModel(m.name).flatMap((r) => (r.info ? [r.info.modelId] : [])),
+        ];
+        const cached = findCachedTokenizer(ids);
+        if (cached) {
+          log(`tei-router: model ${m.name}: tokenizer from the HuggingFace cache: ${cached}`);
+          return { ...m, tokenizer: cached };
+        }
+        log(
+          `tei-router: model ${m.name} has no tokenizer (configured or in the HF cache): token counts are estimated`,
+        );
+        return m;
+      }),
+    };
     const pool = new EmbedPool({
       threads: config.pool.threads,
       maxQueue: config.pool.maxQueue,
