@@ -17,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createGrpcIngress } from './ingress/grpc/server.js';
 import { grpcEmbedArrow } from './ingress/arrow.js';
 import { findCachedTokenizer } from './tokenizer/hf-cache.js';
+import { loadTokenizer } from './tokenizer/load.js';
 
 import { Pipeline } from './pipeline/index.js';
 import { EmbedPool } from './pipeline/pool.js';
@@ -108,6 +109,8 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         return m;
       }),
     };
+    // a tokenizer that cannot load is a startup error, not a failure of every request later
+    for (const m of config.models) if (m.tokenizer) loadTokenizer(m.tokenizer);
     const pool = new EmbedPool({
       threads: config.pool.threads,
       maxQueue: config.pool.maxQueue,

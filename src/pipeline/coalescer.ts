@@ -9,7 +9,7 @@ import { concatTextBatches } from './text-batch.js';
 export interface Part {
   texts: TextBatch;
   signal?: AbortSignal;
-  resolve: (rows: { start: number; count: number; task: unknown }) => void;
+  resolve: (rows: { start: number; count: number; part: number; task: unknown }) => void;
   reject: (err: unknown) => void;
 }
 
@@ -35,7 +35,8 @@ export class Coalescer<R> {
 
   constructor(
     private readonly options: CoalescerOptions,
-    private readonly execute: (key: string, texts: TextBatch) => Promise<R>,
+    /** Runs one merged batch; `parts` are the row counts of the requests in it, in order. */
+    private readonly execute: (key: string, texts: TextBatch, parts: number[]) => Promise<R>,
   ) {}
 
   /** Queues `texts` under `key`; resolves with this part's first row and row count in the task result. */
@@ -43,7 +44,7 @@ export class Coalescer<R> {
     key: string,
     texts: TextBatch,
     signal?: AbortSignal,
-  ): Promise<{ result: R; start: number; count: number }> {
+  ): Promise<{ result: R; start: number; count: number; part: number }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let group = this.groups.get(key);
@@ -66,7 +67,7 @@ export class Coalescer<R> {
         signal,
         resolve: (r) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve({ result: r.task as R, start: r.start, count: r.count });
+          resolve({ result: r.task as R, start: r.start, count: r.count, part: r.part });
         },
         reject: (err) => {
           signal?.removeEventListener('abort', onAbort);
@@ -97,14 +98,18 @@ export class Coalescer<R> {
     if (parts.length === 0) return;
     const merged = concatTextBatches(parts.map((p) => p.texts));
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
-    this.execute(key, merged)
+    this.execute(
+      key,
+      merged,
+      parts.map((p) => p.texts.length),
+    )
       .then(
         (task) => {
           let start = 0;
-          for (const p of parts) {
-            p.resolve({ start, count: p.texts.length, task });
+          parts.forEach((p, part) => {
+            p.resolve({ start, count: p.texts.length, part, task });
             start += p.texts.length;
-          }
+          });
         },
         (err: unknown) => {
           for (const p of parts) p.reject(err);

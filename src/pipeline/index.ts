@@ -23,8 +23,8 @@ export interface EmbedOutcome {
 
 export function taskErrorToException(e: TaskError): Error {
   if (e.kind === 'tei') {
-    const err = new TeiError(e.errorType, e.message);
-    return err;
+    // keep the backend's own HTTP status (e.g. 413 from a TEI 1.8 backend) for the reply
+    return Object.assign(new TeiError(e.errorType, e.message), e.status ? { status: e.status } : {});
   }
   return new RouterError(e.code, e.message);
 }
@@ -47,12 +47,13 @@ export class Pipeline {
         },
         maxRows: 4096,
       },
-      async (key, texts) => {
+      async (key, texts, parts) => {
         const { model, params } = JSON.parse(key) as { model: string; params: EmbedParams };
         const result = await this.pool.run({
           kind: 'embed',
           model,
           texts,
+          parts,
           params,
           backends: this.replicas.views(model),
         });
@@ -92,7 +93,9 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<EmbedOutcome> {
     const key = JSON.stringify({ model, params });
-    const { result, start, count } = await this.coalescer.submit(key, texts, signal);
+    const { result, start, count, part } = await this.coalescer.submit(key, texts, signal);
+    const partError = result.partErrors[part];
+    if (partError) throw taskErrorToException(partError);
     const dim = result.dim;
     if (dim > 0 && params.dimensions === null) this.dims.set(model, dim);
     const alone = start === 0 && count * dim === result.vectors.length;

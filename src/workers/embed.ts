@@ -30,13 +30,18 @@ function backendFor(url: string): TeiBackend {
   return b;
 }
 
+let turn = 0;
+
+/** The least-loaded view; ties go round robin (so a fast-failing replica does not win every tie). */
 function pickBackend(views: readonly BackendView[]): BackendView {
-  let best = views[0];
+  const start = turn++ % views.length;
+  let best = views[start];
   let bestLoad = Atomics.load(load, best.index);
-  for (let i = 1; i < views.length; i++) {
-    const l = Atomics.load(load, views[i].index);
+  for (let k = 1; k < views.length; k++) {
+    const v = views[(start + k) % views.length];
+    const l = Atomics.load(load, v.index);
     if (l < bestLoad) {
-      best = views[i];
+      best = v;
       bestLoad = l;
     }
   }
@@ -71,27 +76,41 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
   const tokenizer = tokenizerFor(model);
   const maxInput = Math.min(...task.backends.map((b) => b.maxInputLength));
   const t0 = process.hrtime.bigint();
-  const rows: number[] = [];
   const strings: string[] = new Array(texts.length);
   const tokens = new Int32Array(texts.length);
-  for (let i = 0; i < texts.length; i++) {
-    if (!isValid(texts, i)) continue;
-    const s = textAt(texts, i);
-    if (s.length === 0) throw new TeiError('Empty', VALIDATION_PREFIX + '`inputs` cannot be empty');
-    let n = tokenizer.count(s, true);
-    if (n > maxInput) {
-      if (!params.truncate) {
-        throw new TeiError(
-          'Validation',
-          `${VALIDATION_PREFIX}\`inputs\` must have less than ${maxInput} tokens. Given: ${n}`,
-        );
+  // validation is per request (part): one client's bad row must not fail the others coalesced with it
+  const parts = task.parts.length > 0 ? task.parts : [texts.length];
+  const partErrors: Array<TaskError | null> = parts.map(() => null);
+  const rows: number[] = [];
+  let row = 0;
+  parts.forEach((count, p) => {
+    const partRows: number[] = [];
+    for (const end = row + count; row < end; row++) {
+      if (partErrors[p] !== null || !isValid(texts, row)) continue;
+      const s = textAt(texts, row);
+      if (s.length === 0) {
+        partErrors[p] = toTaskError(new TeiError('Empty', VALIDATION_PREFIX + '`inputs` cannot be empty'));
+        continue;
       }
-      n = maxInput;
+      let n = tokenizer.count(s, true);
+      if (n > maxInput) {
+        if (!params.truncate) {
+          partErrors[p] = toTaskError(
+            new TeiError(
+              'Validation',
+              `${VALIDATION_PREFIX}\`inputs\` must have less than ${maxInput} tokens. Given: ${n}`,
+            ),
+          );
+          continue;
+        }
+        n = maxInput;
+      }
+      strings[row] = s;
+      tokens[row] = n;
+      partRows.push(row);
     }
-    strings[i] = s;
-    tokens[i] = n;
-    rows.push(i);
-  }
+    if (partErrors[p] === null) rows.push(...partRows);
+  });
   const tokenizationNs = Number(process.hrtime.bigint() - t0);
   if (rows.length === 0) {
     return {
@@ -101,6 +120,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
       tokens: 0,
       rowTokens: tokens,
       batches: 0,
+      partErrors,
       timings: { tokenizationNs, queueNs: 0, inferenceNs: 0 },
     };
   }
@@ -119,37 +139,44 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
   const worker = async () => {
     while (next < batches.length && !abort.signal.aborted) {
       const batch = batches[next++];
-      const view = pickBackend(task.backends);
-      Atomics.add(load, view.index, batch.length);
-      try {
-        const r = await backendFor(view.url).embed(
-          {
-            texts: batch.map((row) => strings[row]),
-            truncate: params.truncate,
-            direction: params.direction,
-            normalize: params.normalize,
-            dimensions: params.dimensions,
-            promptName: params.promptName,
-          },
-          abort.signal,
-        );
-        if (vectors === null) {
-          dim = r.dim;
-          vectors = new Float32Array(texts.length * dim);
-        } else if (r.dim !== dim) {
-          throw new RouterError(
-            'ROUTER_ERR_BACKEND_MISMATCH',
-            `backend ${view.url} returned ${r.dim}-d vectors where another replica of ${task.model} returned ${dim}-d`,
-          );
+      const request = {
+        texts: batch.map((row) => strings[row]),
+        truncate: params.truncate,
+        direction: params.direction,
+        normalize: params.normalize,
+        dimensions: params.dimensions,
+        promptName: params.promptName,
+      };
+      const tried = new Set<number>();
+      for (;;) {
+        const view = pickBackend(task.backends.filter((b) => !tried.has(b.index)));
+        tried.add(view.index);
+        Atomics.add(load, view.index, batch.length);
+        try {
+          const r = await backendFor(view.url).embed(request, abort.signal);
+          if (vectors === null) {
+            dim = r.dim;
+            vectors = new Float32Array(texts.length * dim);
+          } else if (r.dim !== dim) {
+            throw new RouterError(
+              'ROUTER_ERR_BACKEND_MISMATCH',
+              `backend ${view.url} returned ${r.dim}-d vectors where another replica of ${task.model} returned ${dim}-d`,
+            );
+          }
+          for (let k = 0; k < batch.length; k++) {
+            vectors.set(r.vectors.subarray(k * dim, (k + 1) * dim), batch[k] * dim);
+          }
+          tokenSum += r.tokens;
+          queueNs += r.timings.queueNs * batch.length;
+          inferenceNs += r.timings.inferenceNs * batch.length;
+          break;
+        } catch (err) {
+          // an unreachable replica: the batch goes to the next one (each tried once)
+          const unreachable = err instanceof RouterError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE';
+          if (!unreachable || tried.size >= task.backends.length || abort.signal.aborted) throw err;
+        } finally {
+          Atomics.sub(load, view.index, batch.length);
         }
-        for (let k = 0; k < batch.length; k++) {
-          vectors.set(r.vectors.subarray(k * dim, (k + 1) * dim), batch[k] * dim);
-        }
-        tokenSum += r.tokens;
-        queueNs += r.timings.queueNs * batch.length;
-        inferenceNs += r.timings.inferenceNs * batch.length;
-      } finally {
-        Atomics.sub(load, view.index, batch.length);
       }
     }
   };
@@ -169,6 +196,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
     tokens: tokenSum,
     rowTokens: tokens,
     batches: batches.length,
+    partErrors,
     timings: {
       tokenizationNs: Math.floor(tokenizationNs / rows.length),
       queueNs: Math.floor(queueNs / rows.length),

@@ -43,6 +43,11 @@ export interface EmbedTask {
   kind: 'embed';
   model: string;
   texts: TextBatch;
+  /**
+   * Row counts of the requests coalesced into this task, in order (sum = texts.length). A request whose rows fail
+   * validation gets its own error in `partErrors`; the other requests still get their vectors.
+   */
+  parts: number[];
   params: EmbedParams;
   backends: BackendView[];
 }
@@ -65,6 +70,8 @@ export interface EmbedTaskOk {
   rowTokens: Int32Array;
   /** Backend batches sent. */
   batches: number;
+  /** Per part (see EmbedTask.parts): its first validation error in row order, or null. */
+  partErrors: Array<TaskError | null>;
   timings: TaskTimings;
 }
 

@@ -1,0 +1,108 @@
+/** Regressions found in review: one client's bad row, a dead replica, a bad tokenizer path, a backend's status. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { ModelConfig } from '../../src/config.js';
+import { RouterError } from '../../src/errors.js';
+import type { RunningSim } from '../../src/sim/index.js';
+import { postJson, sim, tokenizerFixture } from '../helpers/sim.js';
+
+function model(backends: string[], extra: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    name: 'mini',
+    aliases: [],
+    tokenizer: tokenizerFixture(),
+    backends,
+    coalesceMs: 50,
+    maxBatchTokens: undefined,
+    maxClientBatchSize: undefined,
+    ...extra,
+  };
+}
+
+async function router(models: ModelConfig[]): Promise<{ app: App; base: string }> {
+  const config = loadConfig({
+    flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
+  });
+  config.models = models;
+  config.defaultModel = models[0].name;
+  const app = await startApp(config, { log: () => {} });
+  return { app, base: `http://127.0.0.1:${app.ports.http}` };
+}
+
+describe('router fault isolation', () => {
+  it("one client's invalid row fails only that client, not the requests coalesced with it", async () => {
+    const backend = await sim({
+      modelId: 'mini',
+      latency: { batchBaseMs: 80, perTokenUs: 0, padded: false },
+    });
+    const { app, base } = await router([model([backend.url])]);
+    try {
+      const first = postJson(base, '/embed', { inputs: ['keeps the model busy'] });
+      await new Promise((r) => setTimeout(r, 10));
+      const [good, empty, long, good2] = await Promise.all([
+        postJson(base, '/embed', { inputs: ['fine'] }),
+        postJson(base, '/embed', { inputs: ['x', ''] }),
+        postJson(base, '/embed', { inputs: 'word '.repeat(300), truncate: false }),
+        postJson(base, '/embed', { inputs: ['also fine'] }),
+      ]);
+      assert.equal((await first).status, 200);
+      assert.equal(good.status, 200, good.body);
+      assert.equal(good2.status, 200, good2.body);
+      assert.equal(empty.status, 400);
+      assert.equal(JSON.parse(empty.body).error, 'Input validation error: `inputs` cannot be empty');
+      assert.equal(long.status, 422);
+      assert.match(JSON.parse(long.body).error, /must have less than 256 tokens/);
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+
+  it('a replica that stops answering does not fail requests another replica can serve', async () => {
+    const a = await sim({ modelId: 'mini' });
+    const b = await sim({ modelId: 'mini' });
+    const { app, base } = await router([model([a.url, b.url])]);
+    try {
+      await a.close();
+      for (let i = 0; i < 6; i++) {
+        const r = await postJson(base, '/embed', { inputs: [`request ${i}`] });
+        assert.equal(r.status, 200, r.body);
+      }
+    } finally {
+      await app.close();
+      await b.close();
+    }
+  });
+
+  it('a tokenizer path that cannot load stops startup with ROUTER_ERR_TOKENIZER_LOAD', async () => {
+    const backend = await sim({ modelId: 'mini' });
+    try {
+      await assert.rejects(
+        router([model([backend.url], { tokenizer: '/nonexistent/tokenizer.json' })]),
+        (e: unknown) => e instanceof RouterError && e.code === 'ROUTER_ERR_TOKENIZER_LOAD',
+      );
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it("keeps a TEI backend's own status (413 from TEI 1.8) on /embed", async () => {
+    const backend: RunningSim = await sim({
+      modelId: 'mini',
+      teiVersion: '1.8',
+      prompts: { query: 'query: ' },
+    });
+    const { app, base } = await router([model([backend.url])]);
+    try {
+      const r = await postJson(base, '/embed', { inputs: 'a', prompt_name: 'nope' });
+      assert.equal(r.status, 413, r.body);
+      assert.equal(JSON.parse(r.body).error_type, 'Validation');
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+});
