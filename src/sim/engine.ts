@@ -23,6 +23,7 @@ import type {
 import type { FaultOptions, SimOptions } from './options.js';
 import { effectiveAutoTruncate, versionString } from './options.js';
 import { Semaphore } from './semaphore.js';
+import { cosineF32 } from '../tei/similarity.js';
 
 /** How a call asks for permits: fail at once (HTTP, unary gRPC) or wait (streams, unary Rerank, 1.8 batches). */
 export type PermitMode = 'try' | 'wait';
@@ -285,7 +286,7 @@ export class SimEngine {
       call,
     );
     const [src, ...rest] = r.value;
-    return { value: rest.map((v) => Math.fround(cosine(src, v))), meta: r.meta };
+    return { value: rest.map((v) => cosineF32(src, v)), meta: r.meta };
   }
 
   tokenize(inputs: string[], addSpecialTokens: boolean, promptName: string | null): Token[][] {
@@ -603,18 +604,6 @@ function validation(message: string): TeiError {
 
 function tooLong(max: number, given: number): TeiError {
   return validation(`\`inputs\` must have less than ${max} tokens. Given: ${given}`);
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
 /** Content token ids of the two sequences of a pair encoding (special tokens removed). */

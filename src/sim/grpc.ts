@@ -12,6 +12,7 @@ import { metadataHeaders } from '../tei/types.js';
 import { reflectionDefinition, serviceDefinition } from '../proto/load.js';
 import type { CallOptions, PermitMode, SimEngine } from './engine.js';
 import { ResetFault } from './engine.js';
+import { predictPairInputs } from '../tei/predict.js';
 
 type Msg = Record<string, unknown>;
 
@@ -131,14 +132,7 @@ export function createSimGrpcServer(engine: SimEngine): SimGrpc {
     async (req, call) => {
       let items: [string] | [string, string];
       if (pair) {
-        const inputs = Array.isArray(req.inputs) ? (req.inputs as string[]) : [];
-        if (inputs.length < 1 || inputs.length > 2) {
-          throw new TeiError(
-            'Validation',
-            `\`inputs\` must have a single or two elements. Given: ${inputs.length}`,
-          );
-        }
-        items = inputs as [string] | [string, string];
+        items = predictPairInputs(Array.isArray(req.inputs) ? (req.inputs as string[]) : []);
       } else {
         items = [str(req.inputs)];
       }

@@ -12,7 +12,6 @@ import type {
   TokenizeBody,
 } from '../../codec/tei-json.js';
 import type { BackendInfo } from '../../backend/types.js';
-import { TeiError } from '../../tei/errors.js';
 import type {
   Prediction,
   Rank,
@@ -22,6 +21,7 @@ import type {
   TruncationDirection,
 } from '../../tei/types.js';
 import type { EmbedParams } from '../../workers/protocol.js';
+import { predictPairInputs } from '../../tei/predict.js';
 
 export type Msg = Record<string, unknown>;
 
@@ -66,14 +66,7 @@ export function seqBody(req: Msg): EmbedAllBody {
 export function predictBody(req: Msg, pair: boolean): PredictBody {
   let item: [string] | [string, string];
   if (pair) {
-    const inputs = strings(req.inputs);
-    if (inputs.length < 1 || inputs.length > 2) {
-      throw new TeiError(
-        'Validation',
-        `\`inputs\` must have a single or two elements. Given: ${inputs.length}`,
-      );
-    }
-    item = inputs as [string] | [string, string];
+    item = predictPairInputs(strings(req.inputs));
   } else {
     item = [str(req.inputs)];
   }

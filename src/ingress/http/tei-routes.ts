@@ -50,6 +50,7 @@ import { TeiError } from '../../tei/errors.js';
 import type { ResponseMetadata, TeiInfo } from '../../tei/types.js';
 import { metadataHeaders } from '../../tei/types.js';
 import type { HttpCtx, HttpReply, Route } from './types.js';
+import { cosineF32 } from '../../tei/similarity.js';
 
 /**
  * The `max_client_batch_size` the router reports in /info and enforces on the routes of this file (TEI's
@@ -105,19 +106,6 @@ function mergeMeta(
     queueTimeNs: mean((m) => m.queueTimeNs),
     inferenceTimeNs: mean((m) => m.inferenceTimeNs),
   };
-}
-
-/** f64 accumulation over f32 values, rounded to f32 (the simulator's arithmetic; 0 for a zero vector). */
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return Math.fround(aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb));
 }
 
 export function createTeiRoutes(deps: TeiRouteDeps): Map<string, Route> {
@@ -334,7 +322,7 @@ export function createTeiRoutes(deps: TeiRouteDeps): Map<string, Route> {
       const src = o.vectors.subarray(0, o.dim);
       const scores = new Float32Array(o.rows - 1);
       for (let i = 1; i < o.rows; i++)
-        scores[i - 1] = cosine(src, o.vectors.subarray(i * o.dim, (i + 1) * o.dim));
+        scores[i - 1] = cosineF32(src, o.vectors.subarray(i * o.dim, (i + 1) * o.dim));
       let chars = 0;
       for (const t of texts) chars += countChars(t);
       const headers = metadataHeaders({
