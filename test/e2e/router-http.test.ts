@@ -113,6 +113,17 @@ describe('router HTTP ingress → worker pool → TEI backends (HTTP + gRPC)', (
     assert.equal(big.body, 'Failed to buffer the request body: length limit exceeded');
   });
 
+  it("rejects more inputs than the router accepts with TEI's batch-size error (limit reported by /info)", async () => {
+    const r = await postJson(base, '/embed', { inputs: Array.from({ length: 4097 }, () => 'a') });
+    assert.equal(r.status, 422);
+    assert.deepEqual(JSON.parse(r.body), {
+      error: 'batch size 4097 > maximum allowed batch size 4096',
+      error_type: 'Validation',
+    });
+    const info = JSON.parse((await request(base + '/info', 'GET')).body);
+    assert.equal(info.max_client_batch_size, 4096);
+  });
+
   it('selects the model by x-model, ?model= or alias, and names an unknown one', async () => {
     const viaHeader = await postJson(
       base,

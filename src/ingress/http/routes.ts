@@ -10,16 +10,12 @@ import type { Pipeline, EmbedOutcome } from '../../pipeline/index.js';
 import { textBatchFromStrings } from '../../pipeline/text-batch.js';
 import { countChars } from '../../tei/chars.js';
 import { metadataHeaders } from '../../tei/types.js';
-import type { HttpCtx, HttpReply, Route } from './types.js';
+import type { HttpReply, Route } from './types.js';
 import { arrowParamsFromQuery, embedArrow } from '../arrow.js';
+import { checkBatchSize, modelOf } from './common.js';
 
 export interface RouteDeps {
   pipeline: Pipeline;
-}
-
-/** Model selection for TEI routes: `x-model` header, then `?model=`, then the default model. */
-function modelOf(ctx: HttpCtx, pipeline: Pipeline): string {
-  return pipeline.resolveModel(ctx.headers['x-model'] ?? ctx.query.get('model'));
 }
 
 function textsOf(input: DecodedInput): string[] {
@@ -66,6 +62,7 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
       const b = decodeEmbed(ctx.body.toString('utf8'), '1.9');
       const model = modelOf(ctx, pipeline);
       const texts = textsOf(b.input);
+      checkBatchSize(texts.length);
       const outcome = await pipeline.embed(
         model,
         textBatchFromStrings(texts),
@@ -94,6 +91,7 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
       const b = decodeOpenAiEmbed(ctx.body.toString('utf8'));
       const model = pipeline.resolveModel(b.model ?? ctx.headers['x-model'] ?? ctx.query.get('model'));
       const texts = textsOf(b.input);
+      checkBatchSize(texts.length);
       const o = await pipeline.embed(
         model,
         textBatchFromStrings(texts),

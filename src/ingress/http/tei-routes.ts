@@ -49,35 +49,15 @@ import { countChars } from '../../tei/chars.js';
 import { TeiError } from '../../tei/errors.js';
 import type { ResponseMetadata, TeiInfo } from '../../tei/types.js';
 import { metadataHeaders } from '../../tei/types.js';
-import type { HttpCtx, HttpReply, Route } from './types.js';
+import type { HttpReply, Route } from './types.js';
 import { cosineF32 } from '../../tei/similarity.js';
-
-/**
- * The `max_client_batch_size` the router reports in /info and enforces on the routes of this file (TEI's
- * "batch size n > maximum allowed batch size m", 422). The router cuts bigger batches itself, so this is not a
- * backend's limit: it is the coalescer's row cap (4096), a size the JSON body limit (2 MB by default) still admits.
- */
-export const ROUTER_MAX_CLIENT_BATCH_SIZE = 4096;
+import { ROUTER_MAX_CLIENT_BATCH_SIZE, checkBatchSize, modelOf } from './common.js';
 
 export interface TeiRouteDeps {
   pipeline: Pipeline;
   replicas: ReplicaSets;
   /** Reported as /info `tokenization_workers` (e.g. config.pool.threads); default 1. */
   tokenizationWorkers?: number;
-}
-
-/** Model selection, as in routes.ts: `x-model` header, then `?model=`, then the default model. */
-function modelOf(ctx: HttpCtx, pipeline: Pipeline): string {
-  return pipeline.resolveModel(ctx.headers['x-model'] ?? ctx.query.get('model'));
-}
-
-function checkBatchSize(n: number): void {
-  if (n > ROUTER_MAX_CLIENT_BATCH_SIZE) {
-    throw new TeiError(
-      'Validation',
-      `batch size ${n} > maximum allowed batch size ${ROUTER_MAX_CLIENT_BATCH_SIZE}`,
-    );
-  }
 }
 
 function json(body: string, headers: Record<string, string> = {}): HttpReply {
