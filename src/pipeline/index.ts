@@ -103,7 +103,7 @@ export class Pipeline {
       rows: count,
       dim,
       vectors: alone ? result.vectors : result.vectors.subarray(start * dim, (start + count) * dim),
-      tokens: alone ? result.tokens : sumRows(result.rowTokens, start, count),
+      tokens: sumRows(result.rowTokens, start, count),
       timings: result.timings,
     };
   }

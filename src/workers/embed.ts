@@ -9,6 +9,7 @@ import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
 import { isValid, textAt } from '../pipeline/text-batch.js';
+import { apportion } from './apportion.js';
 import { cutBatches } from './cut.js';
 import type { BackendView, EmbedTask, EmbedTaskResult, TaskError, WorkerData } from './protocol.js';
 import { tokenizerFor } from './tokenizers.js';
@@ -118,7 +119,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
       dim: 0,
       vectors: new Float32Array(0),
       tokens: 0,
-      rowTokens: tokens,
+      rowTokens: new Int32Array(texts.length),
       batches: 0,
       partErrors,
       timings: { tokenizationNs, queueNs: 0, inferenceNs: 0 },
@@ -132,6 +133,8 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
   let vectors: Float32Array | null = null;
   let dim = 0;
   let tokenSum = 0;
+  // the backends' token counts, spread over each batch's rows in proportion to the router's counts
+  const rowTokens = new Int32Array(texts.length);
   let queueNs = 0;
   let inferenceNs = 0;
   const abort = new AbortController();
@@ -167,6 +170,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
             vectors.set(r.vectors.subarray(k * dim, (k + 1) * dim), batch[k] * dim);
           }
           tokenSum += r.tokens;
+          apportion(rowTokens, tokens, batch, r.tokens);
           queueNs += r.timings.queueNs * batch.length;
           inferenceNs += r.timings.inferenceNs * batch.length;
           break;
@@ -194,7 +198,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
     dim,
     vectors: vectors ?? new Float32Array(0),
     tokens: tokenSum,
-    rowTokens: tokens,
+    rowTokens,
     batches: batches.length,
     partErrors,
     timings: {

@@ -66,7 +66,10 @@ export interface EmbedTaskOk {
   vectors: Float32Array;
   /** Σ tokens the backends reported (after truncation, special tokens included). */
   tokens: number;
-  /** Per-row token counts from the router's tokenizer (used to split a coalesced task's count per request). */
+  /**
+   * Per-row token counts: each backend batch's reported total spread over its rows by the router's own counts, so
+   * a request's count is the backend's whenever its rows had batches to themselves, and close to it otherwise.
+   */
   rowTokens: Int32Array;
   /** Backend batches sent. */
   batches: number;

@@ -89,6 +89,29 @@ describe('router fault isolation', () => {
     }
   });
 
+  it('reports the backend token count whether or not a request was coalesced (prompts included)', async () => {
+    const backend = await sim({
+      modelId: 'mini',
+      prompts: { query: 'represent this query for retrieval: ' },
+      latency: { batchBaseMs: 60, perTokenUs: 0, padded: false },
+    });
+    const { app, base } = await router([model([backend.url])]);
+    try {
+      const body = { inputs: ['what is the capital of france'], prompt_name: 'query' };
+      const direct = await postJson(backend.url, '/embed', body);
+      const alone = await postJson(base, '/embed', body);
+      assert.equal(alone.headers['x-compute-tokens'], direct.headers['x-compute-tokens']);
+      const busy = postJson(base, '/embed', { inputs: ['busy'] });
+      await new Promise((r) => setTimeout(r, 10));
+      const merged = await Promise.all([postJson(base, '/embed', body), postJson(base, '/embed', body)]);
+      await busy;
+      for (const m of merged) assert.equal(m.headers['x-compute-tokens'], direct.headers['x-compute-tokens']);
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+
   it("keeps a TEI backend's own status (413 from TEI 1.8) on /embed", async () => {
     const backend: RunningSim = await sim({
       modelId: 'mini',

@@ -48,3 +48,15 @@ it('cuts backend batches within both limits, grouping similar lengths', () => {
   assert.deepEqual(batches.flat().sort(), [0, 1, 2, 3, 4, 5]);
   assert.deepEqual(batches[0], [0, 2, 4], 'shortest rows together');
 });
+
+it('apportions a backend batch total over its rows by the router counts, summing exactly', async () => {
+  const { apportion } = await import('../../../src/workers/apportion.js');
+  const out = new Int32Array(5);
+  apportion(out, Int32Array.from([3, 0, 5, 2, 9]), [0, 2, 3], 13);
+  assert.equal(out[0] + out[2] + out[3], 13);
+  assert.deepEqual([out[0], out[2], out[3]], [4, 6, 3]);
+  assert.equal(out[1], 0, 'rows outside the batch untouched');
+  const even = new Int32Array(3);
+  apportion(even, new Int32Array(3), [0, 1, 2], 7);
+  assert.equal(even[0] + even[1] + even[2], 7);
+});
