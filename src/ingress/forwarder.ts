@@ -1,0 +1,101 @@
+/**
+ * Forwarding non-dense calls to a model's replicas, shared by the HTTP routes and the Arrow sparse path: replicas
+ * in round-robin order, a refused connection moving on to the next replica, batches cut into chunks of the
+ * replicas' max_client_batch_size and answered in order with their metadata merged.
+ */
+import { BackendError } from '../backend/errors.js';
+import type { Replica, ReplicaSets } from '../backend/replicas.js';
+import type { ForwardCall, ForwardOp, ForwardResult } from '../backend/types.js';
+import type { ResponseMetadata } from '../tei/types.js';
+
+/** Merges chunk metadata: chars and tokens summed, times averaged weighted by each chunk's item count. */
+export function mergeMeta(
+  parts: Array<{ meta: ResponseMetadata | undefined; items: number }>,
+): ResponseMetadata | undefined {
+  if (parts.some((p) => p.meta === undefined)) return undefined;
+  const total = parts.reduce((s, p) => s + p.items, 0) || 1;
+  const mean = (pick: (m: ResponseMetadata) => number) =>
+    parts.reduce((s, p) => s + pick(p.meta!) * p.items, 0) / total;
+  return {
+    computeChars: parts.reduce((s, p) => s + p.meta!.computeChars, 0),
+    computeTokens: parts.reduce((s, p) => s + p.meta!.computeTokens, 0),
+    totalTimeNs: mean((m) => m.totalTimeNs),
+    tokenizationTimeNs: mean((m) => m.tokenizationTimeNs),
+    queueTimeNs: mean((m) => m.queueTimeNs),
+    inferenceTimeNs: mean((m) => m.inferenceTimeNs),
+  };
+}
+
+export function createForwarder(replicas: ReplicaSets) {
+  const cursor = new Map<string, number>();
+
+  /** The model's usable replicas, rotated one step per call (round robin), with each one's chunk size. */
+  function pick(model: string): Array<{ replica: Replica; maxBatch: number }> {
+    const views = replicas.views(model); // throws ROUTER_ERR_NO_BACKEND when none is usable
+    const start = (cursor.get(model) ?? 0) % views.length;
+    cursor.set(model, start + 1);
+    const out: Array<{ replica: Replica; maxBatch: number }> = [];
+    for (let i = 0; i < views.length; i++) {
+      const v = views[(start + i) % views.length];
+      out.push({ replica: replicas.replicas[v.index], maxBatch: Math.max(1, v.maxClientBatchSize) });
+    }
+    return out;
+  }
+
+  /** One call on the first reachable replica of `order`; a refused connection moves on to the next one. */
+  async function callOnce<O extends ForwardOp>(
+    order: Array<{ replica: Replica }>,
+    make: (r: Replica) => ForwardCall<O>,
+    signal: AbortSignal,
+  ): Promise<ForwardResult<O>> {
+    let last: unknown;
+    for (const { replica } of order) {
+      try {
+        return await replica.client.forward(make(replica), signal);
+      } catch (err) {
+        if (err instanceof BackendError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE' && !signal.aborted) {
+          last = err;
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw last;
+  }
+
+  /** truncate: null stays null over HTTP (backend's --auto-truncate), becomes true over gRPC. */
+  const truncateFor = (r: Replica, t: boolean | null) =>
+    t ?? (r.client.protocol === 'grpc' ? (r.info?.autoTruncate ?? true) : null);
+
+  /**
+   * Forwards a call whose request has `count` batchable items, cut into chunks of the replica's batch size;
+   * `slice(r, from, to)` builds the chunk's call. Returns the chunk values in order and the merged metadata.
+   */
+  async function forwardChunked<O extends ForwardOp>(
+    model: string,
+    count: number,
+    slice: (r: Replica, from: number, to: number) => ForwardCall<O>,
+    signal: AbortSignal,
+  ): Promise<{
+    values: Array<{ value: ForwardResult<O>['value']; from: number }>;
+    meta: ResponseMetadata | undefined;
+  }> {
+    const order = pick(model);
+    const size = Math.min(...order.map((o) => o.maxBatch));
+    const ranges: Array<[number, number]> = [];
+    for (let from = 0; from < count || from === 0; from += size)
+      ranges.push([from, Math.min(count, from + size)]);
+    const values: Array<{ value: ForwardResult<O>['value']; from: number }> = [];
+    const metas: Array<{ meta: ResponseMetadata | undefined; items: number }> = [];
+    for (const [from, to] of ranges) {
+      const r = await callOnce(order, (rep) => slice(rep, from, to), signal);
+      values.push({ value: r.value, from });
+      metas.push({ meta: r.meta, items: to - from });
+    }
+    return { values, meta: metas.length === 1 ? metas[0].meta : mergeMeta(metas) };
+  }
+
+  return { pick, callOnce, forwardChunked, truncateFor };
+}
+
+export type Forwarder = ReturnType<typeof createForwarder>;
