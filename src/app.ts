@@ -15,7 +15,8 @@ import { createAdminServer } from './ingress/admin.js';
 import { createMetrics } from './metrics.js';
 import * as grpc from '@grpc/grpc-js';
 import { createGrpcIngress } from './ingress/grpc/server.js';
-import { grpcEmbedArrow } from './ingress/arrow.js';
+import { grpcEmbedArrow, grpcEmbedSparseArrow } from './ingress/arrow.js';
+import { createForwarder } from './ingress/forwarder.js';
 import { findCachedTokenizer } from './tokenizer/hf-cache.js';
 import { loadTokenizer } from './tokenizer/load.js';
 
@@ -141,7 +142,10 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       pipeline,
       replicas,
       maxMessageBytes: config.grpc.maxMessageBytes,
-      arrow: { embedArrow: grpcEmbedArrow(pipeline) },
+      arrow: {
+        embedArrow: grpcEmbedArrow(pipeline),
+        embedSparseArrow: grpcEmbedSparseArrow(createForwarder(replicas)),
+      },
     });
     closers.push(() => grpcServer.forceShutdown());
     const grpcHost = config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host;

@@ -4,7 +4,9 @@
  * `embeddings: FixedSizeList<Float32, dim>` (+ the `id` column echoed) straight from the result buffer. Output row
  * i is input row i; a null text gives a null embedding.
  */
-import { decodeArrowTexts, encodeArrowEmbeddings } from '../codec/arrow.js';
+import { decodeArrowTexts, encodeArrowEmbeddings, encodeArrowSparse } from '../codec/arrow.js';
+import { isValid, textAt } from '../pipeline/text-batch.js';
+import type { Forwarder } from './forwarder.js';
 import type { ArrowOutputCompression } from '../codec/arrow.js';
 import type { Pipeline } from '../pipeline/index.js';
 import { RouterError } from '../errors.js';
@@ -150,6 +152,99 @@ export function grpcEmbedArrow(pipeline: Pipeline): ArrowRpc {
     const model = noop ? noopTarget(req.target) : targets.target(req.target).model;
     const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
     const out = await embedArrow(pipeline, model, ipc, { params: arrowParamsFromGrpc(req), noop, signal });
+    return { arrow_ipc: Buffer.from(out.buffer, out.byteOffset, out.byteLength) };
+  };
+}
+
+export interface SparseArrowOptions {
+  truncate: boolean | null;
+  direction: 'Right' | 'Left';
+  promptName: string | null;
+  noop?: boolean;
+  compression?: ArrowOutputCompression;
+  signal?: AbortSignal;
+}
+
+/**
+ * EmbedSparseArrow: the texts are forwarded to the model's replicas as TEI embed_sparse batches (chunked to their
+ * max_client_batch_size, in order) and answered as `sparse_embeddings: List<Struct<index, value>>`, row i = input
+ * row i, null text → null row. Unlike the dense path this builds one JS string per row on the main thread: the
+ * forwarded call is TEI's JSON/protobuf request, which needs them.
+ */
+export async function embedSparseArrow(
+  forwarder: Forwarder,
+  model: string,
+  ipc: Uint8Array,
+  options: SparseArrowOptions,
+): Promise<Uint8Array> {
+  const { texts, ids, rows } = decodeArrowTexts(ipc);
+  const validRows: number[] = [];
+  for (let i = 0; i < rows; i++) if (isValid(texts, i)) validRows.push(i);
+  const perRow: Array<Array<{ index: number; value: number }>> = new Array(rows);
+  if (options.noop) {
+    // tei-manager's noop pairs
+    for (const i of validRows)
+      perRow[i] = [
+        { index: i, value: 1 },
+        { index: i + 100, value: 0.5 },
+        { index: i + 200, value: 0.25 },
+      ];
+  } else if (validRows.length > 0) {
+    const strings = validRows.map((i) => textAt(texts, i));
+    const { values } = await forwarder.forwardChunked(
+      model,
+      strings.length,
+      (replica, from, to) => ({
+        op: 'embed_sparse',
+        request: {
+          input: { batch: true, items: strings.slice(from, to) },
+          truncate: forwarder.truncateFor(replica, options.truncate),
+          truncationDirection: options.direction,
+          promptName: options.promptName,
+        },
+      }),
+      options.signal ?? new AbortController().signal,
+    );
+    for (const { value, from } of values) {
+      (value as Array<Array<{ index: number; value: number }>>).forEach((entries, k) => {
+        perRow[validRows[from + k]] = entries;
+      });
+    }
+  }
+  const offsets = new Int32Array(rows + 1);
+  for (let i = 0; i < rows; i++) offsets[i + 1] = offsets[i] + (perRow[i]?.length ?? 0);
+  const indices = new Uint32Array(offsets[rows]);
+  const valuesOut = new Float32Array(offsets[rows]);
+  for (let i = 0; i < rows; i++) {
+    perRow[i]?.forEach((e, k) => {
+      indices[offsets[i] + k] = e.index;
+      valuesOut[offsets[i] + k] = e.value;
+    });
+  }
+  return encodeArrowSparse({
+    rows,
+    offsets,
+    indices,
+    values: valuesOut,
+    validity: texts.validity,
+    ids,
+    compression: options.compression ?? 'lz4',
+  });
+}
+
+/** tei_multiplexer.v1 EmbedSparseArrow (noop: tei-manager's three fake pairs per row, target unchecked). */
+export function grpcEmbedSparseArrow(forwarder: Forwarder): ArrowRpc {
+  return async (req, { targets, signal }) => {
+    const noop = req.noop === true;
+    const model = noop ? noopTarget(req.target) : targets.target(req.target).model;
+    const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
+    const out = await embedSparseArrow(forwarder, model, ipc, {
+      truncate: req.truncate === true,
+      direction: req.truncation_direction === 'TRUNCATION_DIRECTION_LEFT' ? 'Left' : 'Right',
+      promptName: typeof req.prompt_name === 'string' ? req.prompt_name : null,
+      noop,
+      signal,
+    });
     return { arrow_ipc: Buffer.from(out.buffer, out.byteOffset, out.byteLength) };
   };
 }

@@ -203,3 +203,79 @@ describe('router Arrow IPC', () => {
     }
   });
 });
+
+describe('router Arrow IPC: EmbedSparseArrow', () => {
+  it('forwards to a SPLADE backend in chunks and answers List<Struct<index, value>> row for row', async () => {
+    const backend = await sim({ modelId: 'splade', pooling: 'splade', maxClientBatchSize: 4 });
+    const config = loadConfig({
+      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
+    });
+    config.models = [
+      {
+        name: 'splade',
+        aliases: [],
+        tokenizer: tokenizerFixture(),
+        backends: [backend.url],
+        coalesceMs: undefined,
+        maxBatchTokens: undefined,
+        maxClientBatchSize: undefined,
+      },
+    ];
+    config.defaultModel = 'splade';
+    const app = await startApp(config, { log: () => {} });
+    const client = grpcClient('tei_multiplexer.v1.TeiMultiplexer', `127.0.0.1:${app.ports.grpc}`);
+    try {
+      const texts = ['hello hello world', null, 'the cat', 'a b c', 'one', 'two words', 'three'];
+      const { res } = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedSparseArrow', {
+        target: { model_id: 'splade' },
+        arrow_ipc: arrowInput(texts),
+        truncate: true,
+      });
+      const t = tableFromIPC(new Uint8Array(res.arrow_ipc));
+      assert.equal(t.numRows, texts.length);
+      assert.deepEqual(
+        Array.from(t.getChild('id')!.toArray() as Int32Array),
+        texts.map((_, i) => 100 + i),
+      );
+      const present = texts.filter((x): x is string => x !== null);
+      const want = JSON.parse(
+        (await postJson(backend.url, '/embed_sparse', { inputs: present.slice(0, 4) })).body,
+      ).concat(
+        JSON.parse((await postJson(backend.url, '/embed_sparse', { inputs: present.slice(4) })).body),
+      ) as Array<Array<{ index: number; value: number }>>;
+      const col = t.getChild('sparse_embeddings')!;
+      let k = 0;
+      texts.forEach((text, i) => {
+        const row = col.get(i) as { toArray(): Array<{ index: number; value: number }> } | null;
+        if (text === null) return assert.equal(row, null, `row ${i}`);
+        const got = [...(row as unknown as Iterable<{ index: number; value: number }>)].map((e) => ({
+          index: e.index,
+          value: e.value,
+        }));
+        assert.deepEqual(
+          got,
+          want[k++].map((e) => ({ index: e.index, value: Math.fround(e.value) })),
+          `row ${i}`,
+        );
+      });
+      const noop = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedSparseArrow', {
+        target: { instance_name: 'anything' },
+        arrow_ipc: arrowInput(['a']),
+        noop: true,
+      });
+      const n = tableFromIPC(new Uint8Array(noop.res.arrow_ipc)).getChild('sparse_embeddings')!.get(0);
+      assert.deepEqual(
+        [...(n as unknown as Iterable<{ index: number; value: number }>)].map((e) => [e.index, e.value]),
+        [
+          [0, 1],
+          [100, 0.5],
+          [200, 0.25],
+        ],
+      );
+    } finally {
+      client.close();
+      await app.close();
+      await backend.close();
+    }
+  });
+});
