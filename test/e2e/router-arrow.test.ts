@@ -15,11 +15,10 @@ import {
   Field,
   Struct,
 } from 'apache-arrow';
-import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import type { RunningSim } from '../../src/sim/index.js';
-import { grpcClient, postJson, request, sim, tokenizerFixture, unary } from '../helpers/sim.js';
+import { grpcClient, postJson, request, sim, unary } from '../helpers/sim.js';
+import { routerModel, startRouter } from '../helpers/router.js';
 
 /** An IPC stream of (id, text) rows split into record batches of `per` rows. */
 function arrowInput(texts: Array<string | null>, per = texts.length): Uint8Array {
@@ -52,23 +51,7 @@ describe('router Arrow IPC', () => {
   before(async () => {
     backend = await sim({ modelId: 'mini', maxClientBatchSize: 8 });
     reference = await sim({ modelId: 'mini', maxClientBatchSize: 1000, maxConcurrentRequests: 10000 });
-    const config = loadConfig({
-      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
-    });
-    config.models = [
-      {
-        name: 'mini',
-        aliases: [],
-        tokenizer: tokenizerFixture(),
-        backends: [backend.url],
-        coalesceMs: undefined,
-        maxBatchTokens: undefined,
-        maxClientBatchSize: undefined,
-      },
-    ];
-    config.defaultModel = 'mini';
-    app = await startApp(config, { log: () => {} });
-    base = `http://127.0.0.1:${app.ports.http}`;
+    ({ app, base } = await startRouter([routerModel([backend.url])]));
   });
 
   after(async () => {
@@ -207,22 +190,7 @@ describe('router Arrow IPC', () => {
 describe('router Arrow IPC: EmbedSparseArrow', () => {
   it('forwards to a SPLADE backend in chunks and answers List<Struct<index, value>> row for row', async () => {
     const backend = await sim({ modelId: 'splade', pooling: 'splade', maxClientBatchSize: 4 });
-    const config = loadConfig({
-      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
-    });
-    config.models = [
-      {
-        name: 'splade',
-        aliases: [],
-        tokenizer: tokenizerFixture(),
-        backends: [backend.url],
-        coalesceMs: undefined,
-        maxBatchTokens: undefined,
-        maxClientBatchSize: undefined,
-      },
-    ];
-    config.defaultModel = 'splade';
-    const app = await startApp(config, { log: () => {} });
+    const { app } = await startRouter([routerModel([backend.url], { name: 'splade' })]);
     const client = grpcClient('tei_multiplexer.v1.TeiMultiplexer', `127.0.0.1:${app.ports.grpc}`);
     try {
       const texts = ['hello hello world', null, 'the cat', 'a b c', 'one', 'two words', 'three'];

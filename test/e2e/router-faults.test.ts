@@ -1,36 +1,15 @@
 /** Regressions found in review: one client's bad row, a dead replica, a bad tokenizer path, a backend's status. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp } from '../../src/app.js';
-import type { App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import type { ModelConfig } from '../../src/config.js';
 import { RouterError } from '../../src/errors.js';
 import type { RunningSim } from '../../src/sim/index.js';
-import { postJson, sim, tokenizerFixture } from '../helpers/sim.js';
+import { postJson, sim } from '../helpers/sim.js';
+import { routerModel, startRouter } from '../helpers/router.js';
 
-function model(backends: string[], extra: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    name: 'mini',
-    aliases: [],
-    tokenizer: tokenizerFixture(),
-    backends,
-    coalesceMs: 50,
-    maxBatchTokens: undefined,
-    maxClientBatchSize: undefined,
-    ...extra,
-  };
-}
-
-async function router(models: ModelConfig[]): Promise<{ app: App; base: string }> {
-  const config = loadConfig({
-    flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
-  });
-  config.models = models;
-  config.defaultModel = models[0].name;
-  const app = await startApp(config, { log: () => {} });
-  return { app, base: `http://127.0.0.1:${app.ports.http}` };
-}
+const model = (backends: string[], extra: Partial<ModelConfig> = {}) =>
+  routerModel(backends, { coalesceMs: 50, ...extra });
+const router = (models: ModelConfig[]) => startRouter(models);
 
 describe('router fault isolation', () => {
   it("one client's invalid row fails only that client, not the requests coalesced with it", async () => {

@@ -1,12 +1,11 @@
 /** The optional uWebSockets.js listener: same routes, same answers as the node HTTP listener; or one clear line. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { loadUws } from '../../src/ingress/http/uws.js';
 import type { RunningSim } from '../../src/sim/index.js';
-import { postJson, request, sim, tokenizerFixture } from '../helpers/sim.js';
+import { postJson, request, sim } from '../helpers/sim.js';
+import { routerModel, startRouter } from '../helpers/router.js';
 
 const available = !('error' in loadUws());
 
@@ -17,29 +16,9 @@ describe('router uWebSockets.js listener', () => {
 
   before(async () => {
     backend = await sim({ modelId: 'mini' });
-    const config = loadConfig({
-      flags: {
-        'http.port': 0,
-        'grpc.port': 0,
-        'admin.port': 0,
-        'pool.threads': 1,
-        'uws.enabled': true,
-        'uws.port': 0,
-      },
-    });
-    config.models = [
-      {
-        name: 'mini',
-        aliases: [],
-        tokenizer: tokenizerFixture(),
-        backends: [backend.url],
-        coalesceMs: undefined,
-        maxBatchTokens: undefined,
-        maxClientBatchSize: undefined,
-      },
-    ];
-    config.defaultModel = 'mini';
-    app = await startApp(config, { log: (l) => lines.push(l) });
+    ({ app } = await startRouter([routerModel([backend.url])], { 'uws.enabled': true, 'uws.port': 0 }, (l) =>
+      lines.push(l),
+    ));
   });
 
   after(async () => {
