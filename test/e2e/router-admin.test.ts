@@ -18,19 +18,10 @@ import { createMetrics } from '../../src/metrics.js';
 import type { RouterMetrics } from '../../src/metrics.js';
 import type { DualServer } from '../../src/net/h1-h2c.js';
 import type { RunningSim } from '../../src/sim/index.js';
-import { request, sim, tokenizerFixture } from '../helpers/sim.js';
+import { request, sim } from '../helpers/sim.js';
+import { routerModel } from '../helpers/router.js';
 
-function model(name: string, backends: string[]): ModelConfig {
-  return {
-    name,
-    aliases: [],
-    tokenizer: tokenizerFixture(),
-    backends,
-    coalesceMs: undefined,
-    maxBatchTokens: undefined,
-    maxClientBatchSize: undefined,
-  };
-}
+const model = (name: string, backends: string[]): ModelConfig => routerModel(backends, { name });
 
 describe('admin listener: /health, /ready, /v1/backends, /metrics', () => {
   let httpSim: RunningSim;

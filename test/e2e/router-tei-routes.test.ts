@@ -19,7 +19,8 @@ import type { DualServer } from '../../src/net/h1-h2c.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import type { SimOptions } from '../../src/sim/options.js';
 import type { RawResponse } from '../helpers/sim.js';
-import { postJson, request, sim, tokenizerFixture } from '../helpers/sim.js';
+import { postJson, request, sim } from '../helpers/sim.js';
+import { routerModel } from '../helpers/router.js';
 
 const TEI_HEADERS = [
   'x-compute-characters',
@@ -37,17 +38,7 @@ const xHeaders = (r: RawResponse) =>
     .filter((k) => k.startsWith('x-'))
     .sort();
 
-function model(name: string, backends: string[]): ModelConfig {
-  return {
-    name,
-    aliases: [],
-    tokenizer: tokenizerFixture(),
-    backends,
-    coalesceMs: undefined,
-    maxBatchTokens: undefined,
-    maxClientBatchSize: undefined,
-  };
-}
+const model = (name: string, backends: string[]): ModelConfig => routerModel(backends, { name });
 
 describe('router TEI routes → TEI backends (HTTP + gRPC)', () => {
   const sims: RunningSim[] = [];
