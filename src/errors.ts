@@ -47,7 +47,8 @@ export const errorCatalogue = {
   },
   ROUTER_ERR_UNSUPPORTED: {
     kind: 'invalid_argument',
-    summary: 'The request uses a feature this version of the router does not route yet.',
+    summary:
+      'The request needs something no configured backend offers (e.g. token-id inputs with only gRPC backends).',
   },
   ROUTER_ERR_ARROW_INVALID: {
     kind: 'invalid_argument',

@@ -7,6 +7,7 @@
  * Status mapping: grpc-errors.ts.
  */
 import * as grpc from '@grpc/grpc-js';
+import { RouterError } from '../errors.js';
 import { loadProtos } from '../proto/load.js';
 import type { ResponseMetadata } from '../tei/types.js';
 import { CallScope } from './call-scope.js';
@@ -295,6 +296,11 @@ export class GrpcBackend implements TeiBackend {
 
   private async forwardAny(call: ForwardCall, signal: AbortSignal | undefined): Promise<ForwardResult> {
     switch (call.op) {
+      case 'embed':
+        throw new RouterError(
+          'ROUTER_ERR_UNSUPPORTED',
+          `token-id inputs cannot be sent to gRPC backend ${this.url}: tei.v1 requests take text only`,
+        );
       case 'embed_sparse': {
         const r = call.request;
         const { items, meta } = await this.many(

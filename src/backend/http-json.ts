@@ -3,7 +3,14 @@
  * bodies checked against TEI's shapes and read into typed values. Floats are rounded to f32 (TEI writes each f32 as
  * its shortest decimal, so Math.fround of the parsed double is that exact f32). Pure: no I/O.
  */
-import type { DecodeBody, EmbedAllBody, PredictBody, RerankBody, TokenizeBody } from '../codec/tei-json.js';
+import type {
+  DecodeBody,
+  EmbedAllBody,
+  EmbedBody,
+  PredictBody,
+  RerankBody,
+  TokenizeBody,
+} from '../codec/tei-json.js';
 import { BackendError } from './errors.js';
 import type { EmbedBatch, Prediction, Rank, SparseValue, Token } from './types.js';
 
@@ -29,6 +36,17 @@ export function embedBody(b: EmbedBatch): string {
   };
   optional(o, 'dimensions', b.dimensions);
   optional(o, 'prompt_name', b.promptName);
+  return JSON.stringify(o);
+}
+
+/** /embed as the client sent it (text or token-id items). */
+export function embedPassBody(r: EmbedBody): string {
+  const o: Record<string, unknown> = { inputs: inputs(r.input.batch, r.input.items) };
+  optional(o, 'truncate', r.truncate);
+  o.truncation_direction = r.truncationDirection;
+  optional(o, 'prompt_name', r.promptName);
+  o.normalize = r.normalize;
+  optional(o, 'dimensions', r.dimensions);
   return JSON.stringify(o);
 }
 

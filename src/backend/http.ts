@@ -15,6 +15,7 @@ import {
   predictBody,
   rerankBody,
   seqBody,
+  embedPassBody,
   tokenizeBody,
 } from './http-json.js';
 import { infoFromHttp } from './info.js';
@@ -166,6 +167,13 @@ export class HttpBackend implements TeiBackend {
         this.ok(route, (res, r) => ({ value: value(res.text, r), meta: metaFromHeaders(res.headers) })),
       );
     switch (call.op) {
+      case 'embed': {
+        const n = call.request.input.items.length;
+        return post(embedPassBody(call.request), (t, r) => {
+          const { dim, vectors } = r.matrix(t, n);
+          return Array.from({ length: n }, (_, i) => vectors.subarray(i * dim, (i + 1) * dim));
+        }).then((x) => ({ op: call.op, ...x }));
+      }
       case 'embed_sparse':
         return post(seqBody(call.request), (t, r) => r.sparse(t)).then((x) => ({ op: call.op, ...x }));
       case 'embed_all':

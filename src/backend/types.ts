@@ -12,6 +12,7 @@
  *
  * | op           | HTTP backend                        | gRPC backend (single / batch)                       |
  * |--------------|-------------------------------------|-----------------------------------------------------|
+ * | embed        | POST /embed (token-id inputs)       | refused: tei.v1 EmbedRequest takes text only        |
  * | embed_sparse | POST /embed_sparse                  | Embed.EmbedSparse / Embed.EmbedSparseStream         |
  * | embed_all    | POST /embed_all                     | Embed.EmbedAll / Embed.EmbedAllStream               |
  * | predict      | POST /predict                       | Predict.Predict or PredictPair / PredictPairStream  |
@@ -29,7 +30,14 @@
  * Known protocol differences stay TEI's: unary gRPC Embed, EmbedSparse, EmbedAll and Predict fail fast when overloaded while streams and
  * Rerank wait; an empty batch is TEI's Empty error over HTTP and an empty result over gRPC.
  */
-import type { DecodeBody, EmbedAllBody, PredictBody, RerankBody, TokenizeBody } from '../codec/tei-json.js';
+import type {
+  DecodeBody,
+  EmbedAllBody,
+  EmbedBody,
+  PredictBody,
+  RerankBody,
+  TokenizeBody,
+} from '../codec/tei-json.js';
 import type {
   ModelKind,
   Pooling,
@@ -93,6 +101,8 @@ export interface EmbedBatchResult {
 
 /** Each non-dense operation: what it takes (TEI's decoded request) and what it gives. */
 export interface ForwardOps {
+  /** Dense /embed passed through as sent (the route for token-id inputs, which the pipeline does not tokenize). */
+  embed: { request: EmbedBody; value: Float32Array[] };
   embed_sparse: { request: EmbedAllBody; value: SparseValue[][] };
   embed_all: { request: EmbedAllBody; value: Float32Array[][] };
   predict: { request: PredictBody; value: Prediction[][] };

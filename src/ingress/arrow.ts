@@ -32,7 +32,7 @@ export async function embedArrow(
 ): Promise<Uint8Array> {
   const decoded = decodeArrowTexts(ipc);
   const validity = decoded.texts.validity ? decoded.texts.validity.slice() : null;
-  const compression = options.compression ?? 'lz4';
+  const compression = options.compression === undefined ? 'lz4' : options.compression;
   if (options.noop) {
     return encodeArrowEmbeddings({
       vectors: new Float32Array(decoded.rows * NOOP_DIM),
@@ -228,7 +228,7 @@ export async function embedSparseArrow(
     values: valuesOut,
     validity: texts.validity,
     ids,
-    compression: options.compression ?? 'lz4',
+    compression: options.compression === undefined ? 'lz4' : options.compression,
   });
 }
 

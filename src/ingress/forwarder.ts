@@ -5,7 +5,8 @@
  */
 import { BackendError } from '../backend/errors.js';
 import type { Replica, ReplicaSets } from '../backend/replicas.js';
-import type { ForwardCall, ForwardOp, ForwardResult } from '../backend/types.js';
+import type { BackendProtocol, ForwardCall, ForwardOp, ForwardResult } from '../backend/types.js';
+import { RouterError } from '../errors.js';
 import type { ResponseMetadata } from '../tei/types.js';
 
 /** Merges chunk metadata: chars and tokens summed, times averaged weighted by each chunk's item count. */
@@ -29,9 +30,22 @@ export function mergeMeta(
 export function createForwarder(replicas: ReplicaSets) {
   const cursor = new Map<string, number>();
 
-  /** The model's usable replicas, rotated one step per call (round robin), with each one's chunk size. */
-  function pick(model: string): Array<{ replica: Replica; maxBatch: number }> {
-    const views = replicas.views(model); // throws ROUTER_ERR_NO_BACKEND when none is usable
+  /**
+   * The model's usable replicas, rotated one step per call (round robin), with each one's chunk size. `need`
+   * narrows them to one backend protocol (token-id inputs exist only in TEI's HTTP API).
+   */
+  function pick(model: string, need?: BackendProtocol): Array<{ replica: Replica; maxBatch: number }> {
+    let views = replicas.views(model); // throws ROUTER_ERR_NO_BACKEND when none is usable
+    if (need !== undefined) {
+      views = views.filter((v) => replicas.replicas[v.index].client.protocol === need);
+      if (views.length === 0) {
+        throw new RouterError(
+          'ROUTER_ERR_UNSUPPORTED',
+          `model "${model}" has no usable ${need} backend, and only TEI's ${need} API takes token-id inputs; ` +
+            'send text inputs or add an http:// backend',
+        );
+      }
+    }
     const start = (cursor.get(model) ?? 0) % views.length;
     cursor.set(model, start + 1);
     const out: Array<{ replica: Replica; maxBatch: number }> = [];
@@ -76,11 +90,12 @@ export function createForwarder(replicas: ReplicaSets) {
     count: number,
     slice: (r: Replica, from: number, to: number) => ForwardCall<O>,
     signal: AbortSignal,
+    need?: BackendProtocol,
   ): Promise<{
     values: Array<{ value: ForwardResult<O>['value']; from: number }>;
     meta: ResponseMetadata | undefined;
   }> {
-    const order = pick(model);
+    const order = pick(model, need);
     const size = Math.min(...order.map((o) => o.maxBatch));
     const ranges: Array<[number, number]> = [];
     for (let from = 0; from < count || from === 0; from += size)

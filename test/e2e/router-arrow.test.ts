@@ -14,6 +14,8 @@ import {
   Schema,
   Field,
   Struct,
+  CompressionType,
+  compressionRegistry,
 } from 'apache-arrow';
 import type { App } from '../../src/app.js';
 import type { RunningSim } from '../../src/sim/index.js';
@@ -111,6 +113,26 @@ describe('router Arrow IPC', () => {
     });
     const schema = tableFromIPC(arrowInput(['x'])).schema;
     assert.equal(schema.fields[1].name, 'text');
+  });
+
+  it('HTTP: ?compression=none answers batches a reader without codecs can read (regression: it was ignored)', async () => {
+    const post = (q: string) =>
+      fetch(`${base}/v1/embed/arrow${q}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
+        body: arrowInput(['plain output', 'second row']),
+      }).then(async (r) => new Uint8Array(await r.arrayBuffer()));
+    const [plain, lz4] = await Promise.all([post('?compression=none'), post('')]);
+    // this process registered the router's codecs; take LZ4 away to read as a stock apache-arrow user does
+    const prev = compressionRegistry.get(CompressionType.LZ4_FRAME)!;
+    compressionRegistry.set(CompressionType.LZ4_FRAME, {});
+    try {
+      assert.throws(() => tableFromIPC(lz4), /compressed but codec not found/, 'default output is LZ4_FRAME');
+      const out = rowsOf(plain);
+      assert.deepEqual(out.embeddings, await expected(['plain output', 'second row']));
+    } finally {
+      compressionRegistry.set(CompressionType.LZ4_FRAME, prev);
+    }
   });
 
   it('HTTP: zero rows give a valid empty result; bad input is a clear 422', async () => {

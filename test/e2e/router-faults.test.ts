@@ -107,4 +107,20 @@ describe('router fault isolation', () => {
       await backend.close();
     }
   });
+  it('token-id inputs for a model with only gRPC backends answer ROUTER_ERR_UNSUPPORTED, naming the fix', async () => {
+    const backend = await sim({ modelId: 'mini', protocol: 'grpc' });
+    const { app, base } = await router([model([backend.url])]);
+    try {
+      const r = await postJson(base, '/embed', { inputs: [[101, 7592, 102]] });
+      assert.equal(r.status, 422, r.body);
+      const body = JSON.parse(r.body) as { code: string; error: string };
+      assert.equal(body.code, 'ROUTER_ERR_UNSUPPORTED');
+      assert.match(body.error, /no usable http backend.*add an http:\/\/ backend/);
+      const text = await postJson(base, '/embed', { inputs: ['text still works'] });
+      assert.equal(text.status, 200, text.body);
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
 });

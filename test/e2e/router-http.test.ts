@@ -183,6 +183,29 @@ describe('router HTTP ingress → worker pool → TEI backends (HTTP + gRPC)', (
     );
   });
 
+  it('forwards token-id inputs to the HTTP replicas, split and joined in order, like text via the SDK', async () => {
+    // mixed items (ids and text), 20 of them: more than the backends' max_client_batch_size of 8
+    const items: Array<string | number[]> = Array.from({ length: 20 }, (_, i) =>
+      i % 3 === 0 ? `text ${i}` : [101, 7592 + i, 2088, 102],
+    );
+    const r = await postJson(base, '/embed', { inputs: items, normalize: false });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, (await postJson(reference.url, '/embed', { inputs: items, normalize: false })).body);
+    const single = await postJson(base, '/embed', { inputs: [7592, 2088] });
+    assert.equal(single.status, 200, single.body);
+    assert.equal(single.body, (await postJson(reference.url, '/embed', { inputs: [7592, 2088] })).body);
+    assert.equal(single.headers['x-compute-tokens'], '2');
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${base}/v1`, maxRetries: 0 });
+    const o = await client.embeddings.create({
+      model: 'mini',
+      input: [[7592, 2088]],
+      encoding_format: 'float',
+    });
+    const ref = (JSON.parse(single.body) as number[][])[0].map(Math.fround);
+    assert.deepEqual(o.data[0].embedding.map(Math.fround), ref);
+    assert.equal(o.usage.prompt_tokens, 2);
+  });
+
   it('is not disturbed by a client that disconnects mid-request', async () => {
     const ctl = new AbortController();
     const doomed = fetch(base + '/embed', {

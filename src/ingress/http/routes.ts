@@ -4,8 +4,7 @@
  */
 import { formatF32Array } from '../../codec/f32-text.js';
 import { decodeEmbed, decodeOpenAiEmbed } from '../../codec/tei-json.js';
-import type { DecodedInput } from '../../codec/tei-json.js';
-import { RouterError } from '../../errors.js';
+import type { DecodedInput, EmbedBody } from '../../codec/tei-json.js';
 import type { Pipeline, EmbedOutcome } from '../../pipeline/index.js';
 import { textBatchFromStrings } from '../../pipeline/text-batch.js';
 import { countChars } from '../../tei/chars.js';
@@ -13,19 +12,15 @@ import { metadataHeaders } from '../../tei/types.js';
 import type { HttpReply, Route } from './types.js';
 import { arrowParamsFromQuery, embedArrow } from '../arrow.js';
 import { checkBatchSize, modelOf } from './common.js';
+import { createForwarder } from '../forwarder.js';
 
 export interface RouteDeps {
   pipeline: Pipeline;
 }
 
-function textsOf(input: DecodedInput): string[] {
-  if (input.items.some((i) => typeof i !== 'string')) {
-    throw new RouterError(
-      'ROUTER_ERR_UNSUPPORTED',
-      'token-id inputs are not routed yet; send text inputs (strings)',
-    );
-  }
-  return input.items as string[];
+/** The texts, or null when any item is token ids (those bypass tokenizing and batching: see embedIds). */
+function textsOf(input: DecodedInput): string[] | null {
+  return input.items.every((i) => typeof i === 'string') ? (input.items as string[]) : null;
 }
 
 function timingHeaders(outcome: EmbedOutcome, chars: number, startedNs: bigint): Record<string, string> {
@@ -54,6 +49,44 @@ function embeddingsJson(o: EmbedOutcome): string {
 export function createRoutes(deps: RouteDeps): Map<string, Route> {
   const { pipeline } = deps;
   const routes = new Map<string, Route>();
+  const forwarder = createForwarder(pipeline.replicas);
+
+  /**
+   * Inputs with token ids skip the tokenizing pipeline: the request goes as sent to the model's HTTP replicas
+   * (TEI's gRPC API takes text only), cut into chunks of their max_client_batch_size and joined in order.
+   */
+  async function embedIds(
+    model: string,
+    b: EmbedBody,
+    signal: AbortSignal,
+  ): Promise<EmbedOutcome & { chars: number }> {
+    const { values, meta } = await forwarder.forwardChunked<'embed'>(
+      model,
+      b.input.items.length,
+      (r, from, to) => ({
+        op: 'embed',
+        request: { ...b, input: { batch: b.input.batch, items: b.input.items.slice(from, to) } },
+      }),
+      signal,
+      'http',
+    );
+    const rows = values.flatMap((v) => v.value);
+    const dim = rows[0]?.length ?? 0;
+    const vectors = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => vectors.set(r, i * dim));
+    return {
+      rows: rows.length,
+      dim,
+      vectors,
+      tokens: meta?.computeTokens ?? 0,
+      timings: {
+        tokenizationNs: meta?.tokenizationTimeNs ?? 0,
+        queueNs: meta?.queueTimeNs ?? 0,
+        inferenceNs: meta?.inferenceTimeNs ?? 0,
+      },
+      chars: meta?.computeChars ?? 0,
+    };
+  }
 
   const embed: Route = {
     body: 'json',
@@ -61,23 +94,30 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
       const started = process.hrtime.bigint();
       const b = decodeEmbed(ctx.body.toString('utf8'), '1.9');
       const model = modelOf(ctx, pipeline);
+      checkBatchSize(b.input.items.length);
       const texts = textsOf(b.input);
-      checkBatchSize(texts.length);
-      const outcome = await pipeline.embed(
-        model,
-        textBatchFromStrings(texts),
-        {
-          truncate: b.truncate ?? true,
-          direction: b.truncationDirection,
-          normalize: b.normalize,
-          dimensions: b.dimensions,
-          promptName: b.promptName,
-        },
-        ctx.signal,
-      );
+      let outcome: EmbedOutcome;
+      let chars: number;
+      if (texts === null) {
+        ({ chars, ...outcome } = await embedIds(model, b, ctx.signal));
+      } else {
+        outcome = await pipeline.embed(
+          model,
+          textBatchFromStrings(texts),
+          {
+            truncate: b.truncate ?? true,
+            direction: b.truncationDirection,
+            normalize: b.normalize,
+            dimensions: b.dimensions,
+            promptName: b.promptName,
+          },
+          ctx.signal,
+        );
+        chars = charCount(texts);
+      }
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...timingHeaders(outcome, charCount(texts), started) },
+        headers: { 'content-type': 'application/json', ...timingHeaders(outcome, chars, started) },
         body: embeddingsJson(outcome),
       };
     },
@@ -90,14 +130,24 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
       const started = process.hrtime.bigint();
       const b = decodeOpenAiEmbed(ctx.body.toString('utf8'));
       const model = pipeline.resolveModel(b.model ?? ctx.headers['x-model'] ?? ctx.query.get('model'));
+      checkBatchSize(b.input.items.length);
       const texts = textsOf(b.input);
-      checkBatchSize(texts.length);
-      const o = await pipeline.embed(
-        model,
-        textBatchFromStrings(texts),
-        { truncate: true, direction: 'Right', normalize: true, dimensions: b.dimensions, promptName: null },
-        ctx.signal,
-      );
+      const params = {
+        truncate: true,
+        direction: 'Right',
+        normalize: true,
+        dimensions: b.dimensions,
+        promptName: null,
+      } as const;
+      let o: EmbedOutcome;
+      let chars: number;
+      if (texts === null) {
+        const body: EmbedBody = { input: b.input, truncationDirection: 'Right', ...params };
+        ({ chars, ...o } = await embedIds(model, body, ctx.signal));
+      } else {
+        o = await pipeline.embed(model, textBatchFromStrings(texts), params, ctx.signal);
+        chars = charCount(texts);
+      }
       const data: string[] = new Array(o.rows);
       for (let i = 0; i < o.rows; i++) {
         const v = o.vectors.subarray(i * o.dim, (i + 1) * o.dim);
@@ -112,7 +162,7 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
         `"usage":{"prompt_tokens":${o.tokens},"total_tokens":${o.tokens}}}`;
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...timingHeaders(o, charCount(texts), started) },
+        headers: { 'content-type': 'application/json', ...timingHeaders(o, chars, started) },
         body,
       };
     },
