@@ -22,6 +22,8 @@ export interface ArrowEmbedOptions {
   noop?: boolean;
   compression?: ArrowOutputCompression;
   signal?: AbortSignal;
+  /** A pinned backend (index into the replica list); undefined: any usable replica of the model. */
+  replica?: number;
 }
 
 export async function embedArrow(
@@ -53,7 +55,7 @@ export async function embedArrow(
       compression,
     });
   }
-  const out = await pipeline.embed(model, decoded.texts, options.params, options.signal);
+  const out = await pipeline.embed(model, decoded.texts, options.params, options.signal, options.replica);
   let dim = out.dim;
   if (dim === 0) {
     // every text was null: the width comes from the request or from an earlier reply of the model
@@ -149,9 +151,15 @@ function noopTarget(target: unknown): string {
 export function grpcEmbedArrow(pipeline: Pipeline): ArrowRpc {
   return async (req, { targets, signal }) => {
     const noop = req.noop === true;
-    const model = noop ? noopTarget(req.target) : targets.target(req.target).model;
+    const route = noop ? undefined : targets.target(req.target);
+    const model = route ? route.model : noopTarget(req.target);
     const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
-    const out = await embedArrow(pipeline, model, ipc, { params: arrowParamsFromGrpc(req), noop, signal });
+    const out = await embedArrow(pipeline, model, ipc, {
+      params: arrowParamsFromGrpc(req),
+      noop,
+      signal,
+      replica: route?.replica?.index,
+    });
     return { arrow_ipc: Buffer.from(out.buffer, out.byteOffset, out.byteLength) };
   };
 }
@@ -163,6 +171,8 @@ export interface SparseArrowOptions {
   noop?: boolean;
   compression?: ArrowOutputCompression;
   signal?: AbortSignal;
+  /** A pinned backend (index into the replica list); undefined: any usable replica of the model. */
+  replica?: number;
 }
 
 /**
@@ -204,6 +214,7 @@ export async function embedSparseArrow(
         },
       }),
       options.signal ?? new AbortController().signal,
+      { replica: options.replica },
     );
     for (const { value, from } of values) {
       (value as Array<Array<{ index: number; value: number }>>).forEach((entries, k) => {
@@ -236,9 +247,11 @@ export async function embedSparseArrow(
 export function grpcEmbedSparseArrow(forwarder: Forwarder): ArrowRpc {
   return async (req, { targets, signal }) => {
     const noop = req.noop === true;
-    const model = noop ? noopTarget(req.target) : targets.target(req.target).model;
+    const route = noop ? undefined : targets.target(req.target);
+    const model = route ? route.model : noopTarget(req.target);
     const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
     const out = await embedSparseArrow(forwarder, model, ipc, {
+      replica: route?.replica?.index,
       truncate: req.truncate === true,
       direction: req.truncation_direction === 'TRUNCATION_DIRECTION_LEFT' ? 'Left' : 'Right',
       promptName: typeof req.prompt_name === 'string' ? req.prompt_name : null,

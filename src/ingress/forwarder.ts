@@ -27,22 +27,42 @@ export function mergeMeta(
   };
 }
 
+/** Which replicas a call may use; empty: any usable replica of the model. */
+export interface Need {
+  protocol?: BackendProtocol;
+  /** Index into the replica list of the one replica the caller pinned. */
+  replica?: number;
+}
+
 export function createForwarder(replicas: ReplicaSets) {
   const cursor = new Map<string, number>();
 
   /**
    * The model's usable replicas, rotated one step per call (round robin), with each one's chunk size. `need`
-   * narrows them to one backend protocol (token-id inputs exist only in TEI's HTTP API).
+   * narrows them: to one backend protocol (token-id inputs exist only in TEI's HTTP API), or to one pinned replica
+   * (a tei_multiplexer Target naming a backend URL or index).
    */
-  function pick(model: string, need?: BackendProtocol): Array<{ replica: Replica; maxBatch: number }> {
+  function pick(model: string, need: Need = {}): Array<{ replica: Replica; maxBatch: number }> {
     let views = replicas.views(model); // throws ROUTER_ERR_NO_BACKEND when none is usable
-    if (need !== undefined) {
-      views = views.filter((v) => replicas.replicas[v.index].client.protocol === need);
+    if (need.replica !== undefined) {
+      const pinned = replicas.replicas[need.replica];
+      views = views.filter((v) => v.index === need.replica);
+      if (views.length === 0) {
+        throw new RouterError(
+          'ROUTER_ERR_NO_BACKEND',
+          `backend ${pinned.url} (pinned by the request's target) is not usable now: ${pinned.state}` +
+            (pinned.lastError ? ` (${pinned.lastError})` : ''),
+        );
+      }
+    }
+    const protocol = need.protocol;
+    if (protocol !== undefined) {
+      views = views.filter((v) => replicas.replicas[v.index].client.protocol === protocol);
       if (views.length === 0) {
         throw new RouterError(
           'ROUTER_ERR_UNSUPPORTED',
-          `model "${model}" has no usable ${need} backend, and only TEI's ${need} API takes token-id inputs; ` +
-            'send text inputs or add an http:// backend',
+          `model "${model}" has no usable ${protocol} backend${need.replica !== undefined ? ' among those pinned' : ''}, ` +
+            `and only TEI's ${protocol} API takes token-id inputs; send text inputs or add an ${protocol}:// backend`,
         );
       }
     }
@@ -90,7 +110,7 @@ export function createForwarder(replicas: ReplicaSets) {
     count: number,
     slice: (r: Replica, from: number, to: number) => ForwardCall<O>,
     signal: AbortSignal,
-    need?: BackendProtocol,
+    need?: Need,
   ): Promise<{
     values: Array<{ value: ForwardResult<O>['value']; from: number }>;
     meta: ResponseMetadata | undefined;

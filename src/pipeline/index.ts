@@ -6,7 +6,7 @@ import type { RouterConfig } from '../config.js';
 import { RouterError } from '../errors.js';
 import { TeiError } from '../tei/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
-import type { EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
+import type { BackendView, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
 import { Coalescer } from './coalescer.js';
 import type { EmbedPool } from './pool.js';
 import type { TextBatch } from './text-batch.js';
@@ -48,14 +48,18 @@ export class Pipeline {
         maxRows: 4096,
       },
       async (key, texts, parts) => {
-        const { model, params } = JSON.parse(key) as { model: string; params: EmbedParams };
+        const { model, params, replica } = JSON.parse(key) as {
+          model: string;
+          params: EmbedParams;
+          replica: number | null;
+        };
         const result = await this.pool.run({
           kind: 'embed',
           model,
           texts,
           parts,
           params,
-          backends: this.replicas.views(model),
+          backends: this.backendsFor(model, replica),
         });
         if (!result.ok) throw taskErrorToException(result.error);
         return result;
@@ -86,13 +90,34 @@ export class Pipeline {
     return this.dims.get(model);
   }
 
+  /** The model's usable replicas, or only `replica` (an index into replicas.replicas) when the caller pinned one. */
+  private backendsFor(model: string, replica: number | null): BackendView[] {
+    const views = this.replicas.views(model);
+    if (replica === null) return views;
+    const pinned = views.filter((v) => v.index === replica);
+    if (pinned.length === 0) {
+      const r = this.replicas.replicas[replica];
+      throw new RouterError(
+        'ROUTER_ERR_NO_BACKEND',
+        `backend ${r.url} (pinned by the request's target) is not usable now: ${r.state}` +
+          (r.lastError ? ` (${r.lastError})` : ''),
+      );
+    }
+    return pinned;
+  }
+
+  /**
+   * Embeds `texts` with `model`, coalesced with other requests of the same model, parameters and pin. `replica`
+   * pins one backend (a tei_multiplexer Target naming a backend URL or index); undefined: any usable replica.
+   */
   async embed(
     model: string,
     texts: TextBatch,
     params: EmbedParams,
     signal?: AbortSignal,
+    replica?: number,
   ): Promise<EmbedOutcome> {
-    const key = JSON.stringify({ model, params });
+    const key = JSON.stringify({ model, params, replica: replica ?? null });
     const { result, start, count, part } = await this.coalescer.submit(key, texts, signal);
     const partError = result.partErrors[part];
     if (partError) throw taskErrorToException(partError);

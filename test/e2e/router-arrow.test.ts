@@ -209,6 +209,58 @@ describe('router Arrow IPC', () => {
   });
 });
 
+describe('router Arrow IPC: a Target that pins one backend', () => {
+  it('EmbedArrow by instance_index or backend URL uses exactly that replica; a down one is UNAVAILABLE, named, not rerouted', async () => {
+    // two replicas of one model whose vectors differ (the sim derives them from its model id)
+    const a = await sim({ modelId: 'mini-a' });
+    const b = await sim({ modelId: 'mini-b' });
+    const { app } = await startRouter([routerModel([a.url, b.url])]);
+    const client = grpcClient('tei_multiplexer.v1.TeiMultiplexer', `127.0.0.1:${app.ports.grpc}`);
+    const direct = async (url: string, texts: string[]) =>
+      (JSON.parse((await postJson(url, '/embed', { inputs: texts })).body) as number[][]).map((v) =>
+        v.map(Math.fround),
+      );
+    const embeddingsOf = (ipc: Buffer) =>
+      Array.from({ length: 2 }, (_, i) =>
+        Array.from(
+          (tableFromIPC(new Uint8Array(ipc)).getChild('embeddings')!.get(i) as Float32Array[]) ?? [],
+        ),
+      );
+    try {
+      const texts = ['pinned one', 'pinned two'];
+      for (const [target, url] of [
+        [{ instance_index: 1 }, b.url],
+        [{ instance_name: a.url }, a.url],
+        [{ instance_name: b.url }, b.url],
+      ] as const) {
+        for (let i = 0; i < 3; i++) {
+          const { res } = await unary<{ arrow_ipc: Buffer }>(client, 'EmbedArrow', {
+            target,
+            arrow_ipc: arrowInput(texts),
+            normalize: true,
+            truncate: true,
+          });
+          const got = embeddingsOf(res.arrow_ipc).map((v) => v.map(Number));
+          assert.deepEqual(got, await direct(url, texts), `${JSON.stringify(target)} call ${i}`);
+        }
+      }
+      await a.close();
+      await assert.rejects(
+        unary(client, 'EmbedArrow', { target: { instance_index: 0 }, arrow_ipc: arrowInput(texts) }),
+        (e: grpc.ServiceError) => {
+          assert.equal(e.code, grpc.status.UNAVAILABLE, e.details);
+          assert.ok(e.details.includes(a.url), e.details);
+          return true;
+        },
+      );
+    } finally {
+      client.close();
+      await app.close();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('router Arrow IPC: EmbedSparseArrow', () => {
   it('forwards to a SPLADE backend in chunks and answers List<Struct<index, value>> row for row', async () => {
     const backend = await sim({ modelId: 'splade', pooling: 'splade', maxClientBatchSize: 4 });

@@ -68,7 +68,7 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
         request: { ...b, input: { batch: b.input.batch, items: b.input.items.slice(from, to) } },
       }),
       signal,
-      'http',
+      { protocol: 'http' },
     );
     const rows = values.flatMap((v) => v.value);
     const dim = rows[0]?.length ?? 0;
