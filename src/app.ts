@@ -5,7 +5,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import type net from 'node:net';
-import type { ModelConfig, RouterConfig } from './config.js';
+import type tls from 'node:tls';
+import type { ModelConfig, RouterConfig, TlsListener } from './config.js';
+import { createTlsFront } from './tls/server.js';
+import type { TlsFront } from './tls/server.js';
 import { ReplicaSets } from './backend/replicas.js';
 import { createHttpIngress } from './ingress/http/node.js';
 import { createRoutes } from './ingress/http/routes.js';
@@ -55,7 +58,55 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
   const close = async () => {
     for (const c of closers.reverse()) await c();
   };
+  const fronts: Partial<Record<TlsListener, TlsFront>> = {};
+
+  /**
+   * Binds one listener: plaintext on `plain`, or, when the config gives it a TLS policy, a TLS front whose
+   * decrypted connections go to `acceptTls`. Returns the bound port and the URL scheme.
+   */
+  async function bind(
+    name: TlsListener,
+    host: string,
+    port: number,
+    plain: net.Server | undefined,
+    acceptTls: (socket: tls.TLSSocket) => void,
+    alpn: string[],
+  ): Promise<{ port: number; secure: boolean }> {
+    const policy = input.tls.listeners[name];
+    if (!policy) {
+      if (!plain) throw new Error(`listener ${name} has no plaintext server`);
+      return { port: await listen(plain, host, port), secure: false };
+    }
+    const front = await createTlsFront(
+      { listener: name, policy, sni: input.tls.sni, reloadIntervalMs: input.tls.reloadIntervalMs, alpn, log },
+      acceptTls,
+    );
+    fronts[name] = front;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          front.stop();
+          front.server.close(() => resolve());
+          front.destroyConnections();
+        }),
+    );
+    log(
+      `tei-router: ${name} listener: TLS, client certificates ${policy.clientAuth}` +
+        (policy.caPath ? ` (CA ${policy.caPath}${policy.crlPath ? `, CRL ${policy.crlPath}` : ''})` : '') +
+        (policy.allowedSubjects.length + policy.allowedSans.length > 0
+          ? `, allow-lists: ${policy.allowedSubjects.length} subjects, ${policy.allowedSans.length} SANs`
+          : ''),
+    );
+    return { port: await listen(front.server, host, port), secure: true };
+  }
+
   try {
+    if (Object.keys(input.tls.listeners).length === 0) {
+      log(
+        'tei-router: no TLS configured: every listener serves plaintext (add [tls] or [grpc.tls] with cert_path, ' +
+          'key_path and ca_path for mTLS)',
+      );
+    }
     let config = input;
     let embedded: RunningSim | undefined;
     if (config.models.length === 0) {
@@ -129,7 +180,11 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       ...createTeiRoutes({ pipeline, replicas, tokenizationWorkers: config.pool.threads }),
     ]);
     const http = createHttpIngress(routes, config.http, observe);
-    const httpPort = await listen(http.server, config.http.host, config.http.port);
+    const httpBound = await bind('http', config.http.host, config.http.port, http.server, http.acceptTls, [
+      'h2',
+      'http/1.1',
+    ]);
+    const httpPort = httpBound.port;
     closers.push(
       () =>
         new Promise<void>((resolve) => {
@@ -137,7 +192,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
           http.destroyConnections();
         }),
     );
-    log(`tei-router: HTTP on http://${config.http.host}:${httpPort}`);
+    log(`tei-router: HTTP on ${httpBound.secure ? 'https' : 'http'}://${config.http.host}:${httpPort}`);
     const grpcServer = createGrpcIngress({
       pipeline,
       replicas,
@@ -146,19 +201,49 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         embedArrow: grpcEmbedArrow(pipeline),
         embedSparseArrow: grpcEmbedSparseArrow(createForwarder(replicas)),
       },
+      refusalFor: (remote) => fronts.grpc?.authFor(remote)?.refusal ?? null,
     });
     closers.push(() => grpcServer.forceShutdown());
     const grpcHost = config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host;
-    const grpcPort = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(
-        `${grpcHost}:${config.grpc.port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
-      ),
+    let grpcPort: number;
+    if (config.tls.listeners.grpc) {
+      // grpc-js serves the connections the TLS front decrypted (its own TLS cannot do CRLs, optional client
+      // certificates, SNI or hot reload of the CA)
+      const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      closers.push(() => injector.destroy());
+      grpcPort = (
+        await bind(
+          'grpc',
+          config.grpc.host,
+          config.grpc.port,
+          undefined,
+          (s) => injector.injectConnection(s),
+          ['h2'],
+        )
+      ).port;
+    } else {
+      grpcPort = await new Promise<number>((resolve, reject) =>
+        grpcServer.bindAsync(
+          `${grpcHost}:${config.grpc.port}`,
+          grpc.ServerCredentials.createInsecure(),
+          (err, port) => (err ? reject(err) : resolve(port)),
+        ),
+      );
+    }
+    log(
+      `tei-router: gRPC (tei_multiplexer.v1, tei.v1, health, reflection) on ${grpcHost}:${grpcPort}` +
+        (config.tls.listeners.grpc ? ' (TLS)' : ' (plaintext)'),
     );
-    log(`tei-router: gRPC (tei_multiplexer.v1, tei.v1, health, reflection) on ${grpcHost}:${grpcPort}`);
     const admin = createAdminServer({ replicas, metrics });
-    const adminPort = await listen(admin, config.admin.host, config.admin.port);
+    const adminBound = await bind(
+      'admin',
+      config.admin.host,
+      config.admin.port,
+      admin,
+      (s) => admin.emit('connection', s),
+      ['http/1.1'],
+    );
+    const adminPort = adminBound.port;
     closers.push(
       () =>
         new Promise<void>((resolve) => {
@@ -167,7 +252,8 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         }),
     );
     log(
-      `tei-router: admin (/metrics, /health, /ready, /v1/backends) on http://${config.admin.host}:${adminPort}`,
+      `tei-router: admin (/metrics, /health, /ready, /v1/backends) on ` +
+        `${adminBound.secure ? 'https' : 'http'}://${config.admin.host}:${adminPort}`,
     );
     const ports: App['ports'] = { grpc: grpcPort, http: httpPort, admin: adminPort };
     if (config.uws.enabled) {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { RouterError } from './errors.js';
+import { parseSanEntry, parseSubject } from './tls/identity.js';
 
 export interface ListenerConfig {
   host: string;
@@ -27,6 +28,54 @@ export interface ModelConfig {
   maxClientBatchSize: number | undefined;
 }
 
+/** How a TLS listener treats client certificates. */
+export type ClientAuth = 'none' | 'optional' | 'require';
+
+/** The TLS policy of one listener, resolved from `[tls]` and the listener's own `[<listener>.tls]`. */
+export interface TlsPolicyConfig {
+  certPath: string;
+  keyPath: string;
+  /** CA bundle client certificates must chain to. */
+  caPath: string | undefined;
+  crlPath: string | undefined;
+  clientAuth: ClientAuth;
+  allowedSubjects: string[];
+  allowedSans: string[];
+  requireSanMatchesSni: boolean;
+}
+
+/** A server certificate presented to clients that dial `serverName` (SNI). */
+export interface SniEntry {
+  serverName: string;
+  certPath: string;
+  keyPath: string;
+}
+
+/** `[[authz]]`: a named client (matched by subject or SAN) and the models it may call. */
+export interface AuthzEntry {
+  name: string;
+  subjects: string[];
+  sans: string[];
+  /** Model names or aliases; empty: every model. */
+  models: string[];
+}
+
+export type TlsListener = 'grpc' | 'http' | 'admin';
+
+export interface TlsConfig {
+  /** Per listener; absent: that listener is plaintext. */
+  listeners: Partial<Record<TlsListener, TlsPolicyConfig>>;
+  sni: SniEntry[];
+  reloadIntervalMs: number;
+  expiryWarningDays: number;
+}
+
+export interface BackendTlsConfig {
+  caPath: string | undefined;
+  certPath: string | undefined;
+  keyPath: string | undefined;
+}
+
 export interface RouterConfig {
   grpc: ListenerConfig & { maxMessageBytes: number };
   http: ListenerConfig & { jsonBodyLimit: number; arrowBodyLimit: number };
@@ -34,14 +83,22 @@ export interface RouterConfig {
   uws: ListenerConfig & { enabled: boolean };
   pool: { threads: number; maxQueue: number };
   batching: { coalesceMs: number };
-  backend: { timeoutMs: number; infoRefreshMs: number };
+  backend: {
+    timeoutMs: number;
+    infoRefreshMs: number;
+    tls: BackendTlsConfig;
+    /** Header carrying the client identity to backends on forwarded calls; undefined: not sent. */
+    identityHeader: string | undefined;
+  };
+  tls: TlsConfig;
+  authz: AuthzEntry[];
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
   sources: string[];
 }
 
-type KeyType = 'string' | 'port' | 'int' | 'number' | 'bool';
+type KeyType = 'string' | 'port' | 'int' | 'number' | 'bool' | 'list' | 'enum';
 
 export interface KeySpec {
   /** TOML path, e.g. `http.port`. */
@@ -50,7 +107,56 @@ export interface KeySpec {
   default: string | number | boolean | undefined;
   doc: string;
   min?: number;
+  /** `enum` keys: the accepted values. */
+  choices?: readonly string[];
 }
+
+/** Separator of list values given in one environment variable or flag (subjects contain commas). */
+export const LIST_SEPARATOR = ';';
+
+/** The TLS policy keys, declared once and repeated under `tls.` and each listener's `<listener>.tls.`. */
+function tlsKeys(scope: string, what: string): KeySpec[] {
+  const k = (name: string, type: KeyType, doc: string, extra: Partial<KeySpec> = {}): KeySpec => ({
+    path: `${scope}.${name}`,
+    type,
+    default: undefined,
+    doc: `${doc} (${what})`,
+    ...extra,
+  });
+  return [
+    k('cert_path', 'string', 'Server certificate chain, PEM; setting it turns TLS on'),
+    k('key_path', 'string', 'Private key of cert_path, PEM'),
+    k('ca_path', 'string', 'CA bundle client certificates must chain to, PEM'),
+    k(
+      'client_auth',
+      'enum',
+      'Client certificates: none, optional or require (default: require when ca_path is set)',
+      {
+        choices: ['none', 'optional', 'require'],
+      },
+    ),
+    k('require_client_cert', 'bool', "tei-manager's form: true = client_auth require, false = optional"),
+    k('crl_path', 'string', 'Certificate revocation list(s), PEM; revoked client certificates are refused'),
+    k(
+      'allowed_subjects',
+      'list',
+      'Client subjects let in, exact match, e.g. "CN=a,O=B" (empty: any verified client)',
+    ),
+    k('allowed_sans', 'list', 'Client SANs let in: DNS:, IP:, URI:, email: (empty: any verified client)'),
+    k(
+      'require_san_matches_sni',
+      'bool',
+      'Refuse clients whose certificate SANs do not include the SNI name they dialled',
+    ),
+  ];
+}
+
+const TLS_SCOPES: ReadonlyArray<[string, string]> = [
+  ['tls', 'every TLS listener'],
+  ['grpc.tls', 'gRPC listener, over tls'],
+  ['http.tls', 'HTTP listener, over tls'],
+  ['admin.tls', 'admin listener; TLS there only when set'],
+];
 
 export const KEYS: readonly KeySpec[] = [
   {
@@ -128,7 +234,54 @@ export const KEYS: readonly KeySpec[] = [
     min: 100,
     doc: 'How often each backend /info is read again',
   },
+  ...TLS_SCOPES.flatMap(([scope, what]) => tlsKeys(scope, what)),
+  {
+    path: 'tls.reload_interval_ms',
+    type: 'int',
+    default: 1000,
+    min: 100,
+    doc: 'How often certificate, key, CA and CRL files are checked for changes',
+  },
+  {
+    path: 'tls.expiry_warning_days',
+    type: 'int',
+    default: 30,
+    min: 0,
+    doc: 'Log a warning when a loaded certificate expires within this many days',
+  },
+  {
+    path: 'backend.tls.ca_path',
+    type: 'string',
+    default: undefined,
+    doc: 'CA bundle https:// and grpcs:// backends are verified against (default: the system CAs)',
+  },
+  {
+    path: 'backend.tls.cert_path',
+    type: 'string',
+    default: undefined,
+    doc: 'Client certificate the router presents to https:// and grpcs:// backends, PEM',
+  },
+  {
+    path: 'backend.tls.key_path',
+    type: 'string',
+    default: undefined,
+    doc: 'Private key of backend.tls.cert_path',
+  },
+  {
+    path: 'backend.identity_header',
+    type: 'string',
+    default: undefined,
+    doc: 'Header that carries the client identity to backends on forwarded (non-batched) calls',
+  },
 ];
+
+/** tei-manager's documented variables, accepted as aliases of tei-router's own names. */
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  TEI_MANAGER_GRPC_TLS_CERT: 'grpc.tls.cert_path',
+  TEI_MANAGER_GRPC_TLS_KEY: 'grpc.tls.key_path',
+  TEI_MANAGER_GRPC_TLS_CA: 'grpc.tls.ca_path',
+  TEI_MANAGER_GRPC_TLS_REQUIRE_CLIENT_CERT: 'grpc.tls.require_client_cert',
+};
 
 const MODEL_KEYS = new Set([
   'name',
@@ -154,13 +307,32 @@ function bad(message: string): RouterError {
   return new RouterError('ROUTER_ERR_CONFIG', message);
 }
 
-function convert(spec: KeySpec, raw: unknown, where: string): string | number | boolean {
+export type KeyValue = string | number | boolean | string[];
+
+function convert(spec: KeySpec, raw: unknown, where: string): KeyValue {
   const fail = (why: string) => bad(`${where}: ${spec.path} = ${JSON.stringify(raw)}: ${why}`);
   const fromText = typeof raw === 'string' && spec.type !== 'string';
   switch (spec.type) {
     case 'string':
       if (typeof raw !== 'string') throw fail('expected a string');
       return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.choices!.includes(raw)) {
+        throw fail(`expected one of ${spec.choices!.join(', ')}`);
+      }
+      return raw;
+    case 'list': {
+      if (typeof raw === 'string') {
+        return raw
+          .split(LIST_SEPARATOR)
+          .map((x) => x.trim())
+          .filter((x) => x !== '');
+      }
+      if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) {
+        throw fail('expected an array of strings');
+      }
+      return raw as string[];
+    }
     case 'bool': {
       if (typeof raw === 'boolean') return raw;
       if (fromText && /^(true|1|yes)$/i.test(raw)) return true;
@@ -186,7 +358,7 @@ export interface ConfigInputs {
   /** Environment (process.env). */
   env?: Record<string, string | undefined>;
   /** Values from flags, keyed by TOML path. */
-  flags?: Record<string, string | number | boolean>;
+  flags?: Record<string, KeyValue>;
 }
 
 function readFile(file: string): Record<string, unknown> {
@@ -203,25 +375,127 @@ function readFile(file: string): Record<string, unknown> {
   }
 }
 
-/** Flattens the file's scalar tables into `path → value`, rejecting keys that do not exist. */
+/** Arrays of tables read on their own, by TOML path. */
+const TABLE_ARRAYS = new Set(['models', 'tls.sni', 'authz']);
+
+/** Flattens the file's tables into `path → value`, rejecting keys that do not exist. */
 function flattenFile(doc: Record<string, unknown>, file: string): Map<string, unknown> {
   const known = new Set(KEYS.map((k) => k.path));
-  const sections = new Set(KEYS.filter((k) => k.path.includes('.')).map((k) => k.path.split('.')[0]));
+  const prefixes = new Set(
+    KEYS.flatMap((k) =>
+      k.path
+        .split('.')
+        .slice(0, -1)
+        .map((_, i, a) => a.slice(0, i + 1).join('.')),
+    ),
+  );
   const out = new Map<string, unknown>();
-  for (const [key, value] of Object.entries(doc)) {
-    if (key === 'models') continue;
-    if (sections.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
-        const path = `${key}.${sub}`;
-        if (!known.has(path)) throw bad(`unknown config key "${path}" in ${file}`);
-        out.set(path, v);
+  const walk = (table: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(table)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (TABLE_ARRAYS.has(path)) continue;
+      if (path === 'uws.tls') {
+        throw bad(
+          `${file}: [uws.tls] is not supported: the uWebSockets.js listener serves plaintext only (it can neither ` +
+            'require nor read client certificates); use the HTTP listener for TLS',
+        );
       }
-      continue;
+      if (prefixes.has(path) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        walk(value as Record<string, unknown>, path);
+        continue;
+      }
+      if (!known.has(path)) throw bad(`unknown config key "${path}" in ${file}`);
+      out.set(path, value);
     }
-    if (!known.has(key)) throw bad(`unknown config key "${key}" in ${file}`);
-    out.set(key, value);
-  }
+  };
+  walk(doc, '');
   return out;
+}
+
+/** A `[[name]]` array of tables: each entry checked for unknown keys, then read by `read`. */
+function tableArray<T>(
+  raw: unknown,
+  name: string,
+  file: string,
+  keys: readonly string[],
+  read: (field: FieldReader, where: string) => T,
+): T[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw bad(`${file}: ${name} must be an array of tables ([[${name}]])`);
+  return raw.map((m, i) => {
+    const where = `${file}: ${name}[${i}]`;
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(`${where} must be a table`);
+    const t = m as Record<string, unknown>;
+    for (const k of Object.keys(t)) {
+      if (!keys.includes(k)) throw bad(`unknown config key "${name}.${k}" in ${file} (${name}[${i}])`);
+    }
+    return read(fieldReader(t, where), where);
+  });
+}
+
+interface FieldReader {
+  str(k: string): string | undefined;
+  list(k: string): string[];
+}
+
+function fieldReader(t: Record<string, unknown>, where: string): FieldReader {
+  return {
+    str: (k) => {
+      if (t[k] === undefined) return undefined;
+      if (typeof t[k] !== 'string' || t[k] === '') throw bad(`${where}.${k} must be a non-empty string`);
+      return t[k] as string;
+    },
+    list: (k) => {
+      if (t[k] === undefined) return [];
+      if (!Array.isArray(t[k]) || !(t[k] as unknown[]).every((x) => typeof x === 'string' && x !== '')) {
+        throw bad(`${where}.${k} must be an array of non-empty strings`);
+      }
+      return t[k] as string[];
+    },
+  };
+}
+
+function readSni(raw: unknown, file: string): SniEntry[] {
+  return tableArray(raw, 'tls.sni', file, ['server_name', 'cert_path', 'key_path'], (f, where) => {
+    const serverName = f.str('server_name');
+    const certPath = f.str('cert_path');
+    const keyPath = f.str('key_path');
+    if (!serverName || !certPath || !keyPath) {
+      throw bad(`${where} needs server_name, cert_path and key_path`);
+    }
+    return { serverName: serverName.toLowerCase(), certPath, keyPath };
+  });
+}
+
+function readAuthz(raw: unknown, file: string): AuthzEntry[] {
+  return tableArray(raw, 'authz', file, ['name', 'subjects', 'sans', 'models'], (f, where) => {
+    const name = f.str('name');
+    if (!name) throw bad(`${where} needs a name (the client's label in logs and metrics)`);
+    const entry = { name, subjects: f.list('subjects'), sans: f.list('sans'), models: f.list('models') };
+    if (entry.subjects.length === 0 && entry.sans.length === 0) {
+      throw bad(`${where} (${name}) needs subjects or sans to recognise the client by`);
+    }
+    checkIdentityLists(entry.subjects, entry.sans, where);
+    return entry;
+  });
+}
+
+/** Subjects and SAN entries must parse, so a typo stops startup instead of silently matching nobody. */
+function checkIdentityLists(subjects: string[], sans: string[], where: string): void {
+  for (const s of subjects) {
+    try {
+      parseSubject(s);
+    } catch (err) {
+      throw bad(`${where}: subject ${JSON.stringify(s)}: ${(err as Error).message}`);
+    }
+  }
+  for (const s of sans) {
+    try {
+      parseSanEntry(s);
+    } catch (err) {
+      throw bad(`${where}: SAN ${JSON.stringify(s)}: ${(err as Error).message}`);
+    }
+  }
 }
 
 function readModels(raw: unknown, file: string): ModelConfig[] {
@@ -298,10 +572,12 @@ export function checkBackendUrl(url: string, where: string): URL {
 /** Builds the config from its sources; throws RouterError(ROUTER_ERR_CONFIG) naming the bad key and source. */
 export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
   const env = inputs.env ?? {};
-  const values = new Map<string, string | number | boolean | undefined>();
+  const values = new Map<string, KeyValue | undefined>();
   for (const k of KEYS) values.set(k.path, k.default);
   const sources = ['defaults'];
   let models: ModelConfig[] = [];
+  let sni: SniEntry[] = [];
+  let authz: AuthzEntry[] = [];
   if (inputs.file) {
     const doc = readFile(inputs.file);
     for (const [path, raw] of flattenFile(doc, inputs.file)) {
@@ -315,6 +591,9 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       );
     }
     models = readModels(doc.models, inputs.file);
+    const tlsTable = doc.tls as Record<string, unknown> | undefined;
+    sni = readSni(tlsTable?.sni, inputs.file);
+    authz = readAuthz(doc.authz, inputs.file);
     sources.push(inputs.file);
   }
   const usedEnv: string[] = [];
@@ -324,6 +603,23 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       values.set(k.path, convert(k, v, `environment ${envName(k.path)}`));
       usedEnv.push(envName(k.path));
     }
+  }
+  for (const [alias, path] of Object.entries(ENV_ALIASES)) {
+    const v = env[alias];
+    const own = envName(path);
+    if (v === undefined || v === '') continue;
+    if (env[own] !== undefined && env[own] !== '' && env[own] !== v) {
+      throw bad(`environment ${alias} and ${own} are both set, to different values: keep one`);
+    }
+    values.set(
+      path,
+      convert(
+        KEYS.find((k) => k.path === path)!,
+        v,
+        `environment ${alias}`,
+      ),
+    );
+    usedEnv.push(alias);
   }
   for (const name of Object.keys(env)) {
     if (name.startsWith('TEI_ROUTER_') && !isKnownEnv(name)) {
@@ -351,6 +647,19 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
   if (defaultModel !== undefined && models.length > 0 && !names.has(defaultModel)) {
     throw bad(`default_model "${defaultModel}" is not a configured model name or alias`);
   }
+  const backendTls: BackendTlsConfig = {
+    caPath: get('backend.tls.ca_path'),
+    certPath: get('backend.tls.cert_path'),
+    keyPath: get('backend.tls.key_path'),
+  };
+  if ((backendTls.certPath === undefined) !== (backendTls.keyPath === undefined)) {
+    throw bad('backend.tls.cert_path and backend.tls.key_path must be set together');
+  }
+  for (const a of authz) {
+    for (const m of a.models) {
+      if (models.length > 0 && !names.has(m)) throw bad(`authz "${a.name}": model "${m}" is not configured`);
+    }
+  }
   return {
     grpc: { host: get('grpc.host'), port: get('grpc.port'), maxMessageBytes: get('grpc.max_message_bytes') },
     http: {
@@ -363,10 +672,113 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     uws: { enabled: get('uws.enabled'), host: get('uws.host'), port: get('uws.port') },
     pool: { threads: get('pool.threads'), maxQueue: get('pool.max_queue') },
     batching: { coalesceMs: get('batching.coalesce_ms') },
-    backend: { timeoutMs: get('backend.timeout_ms'), infoRefreshMs: get('backend.info_refresh_ms') },
+    backend: {
+      timeoutMs: get('backend.timeout_ms'),
+      infoRefreshMs: get('backend.info_refresh_ms'),
+      tls: backendTls,
+      identityHeader: get('backend.identity_header'),
+    },
+    tls: {
+      listeners: resolveTls(values),
+      sni,
+      reloadIntervalMs: get('tls.reload_interval_ms'),
+      expiryWarningDays: get('tls.expiry_warning_days'),
+    },
+    authz,
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,
+  };
+}
+
+const POLICY_FIELDS = [
+  'cert_path',
+  'key_path',
+  'ca_path',
+  'client_auth',
+  'require_client_cert',
+  'crl_path',
+  'allowed_subjects',
+  'allowed_sans',
+  'require_san_matches_sni',
+] as const;
+
+/**
+ * Each listener's TLS policy. The shared policy is `[tls]`; when no `tls.*` key is set, the tei-manager guide's
+ * `[grpc.tls]` is the shared policy instead, so following the guide locks down the HTTP listener as well. A
+ * listener's own `[<listener>.tls]` keys override the shared ones. gRPC and HTTP use TLS when the merged policy
+ * has a cert_path; admin only when `[admin.tls]` has keys of its own.
+ */
+function resolveTls(
+  values: Map<string, KeyValue | undefined>,
+): Partial<Record<TlsListener, TlsPolicyConfig>> {
+  const scope = (prefix: string) => {
+    const o: Partial<Record<(typeof POLICY_FIELDS)[number], KeyValue>> = {};
+    for (const f of POLICY_FIELDS) {
+      const v = values.get(`${prefix}.${f}`);
+      if (v !== undefined) o[f] = v;
+    }
+    return o;
+  };
+  const own = { grpc: scope('grpc.tls'), http: scope('http.tls'), admin: scope('admin.tls') };
+  const sharedOwn = scope('tls');
+  const shared = Object.keys(sharedOwn).length > 0 ? sharedOwn : own.grpc;
+  const out: Partial<Record<TlsListener, TlsPolicyConfig>> = {};
+  for (const listener of ['grpc', 'http', 'admin'] as const) {
+    if (listener === 'admin' && Object.keys(own.admin).length === 0) continue;
+    const merged = { ...shared, ...own[listener] };
+    const where =
+      Object.keys(own[listener]).length > 0 ? `${listener}.tls` : shared === own.grpc ? 'grpc.tls' : 'tls';
+    if (Object.keys(merged).length === 0) continue;
+    if (merged.cert_path === undefined || merged.key_path === undefined) {
+      throw bad(
+        `${where}: cert_path and key_path are both needed to serve TLS on the ${listener} listener` +
+          ` (remove the TLS section to serve plaintext)`,
+      );
+    }
+    out[listener] = policyOf(merged as Record<string, KeyValue>, where);
+  }
+  return out;
+}
+
+function policyOf(m: Record<string, KeyValue>, where: string): TlsPolicyConfig {
+  const fromGuide =
+    m.require_client_cert === undefined ? undefined : m.require_client_cert === true ? 'require' : 'optional';
+  const explicit = m.client_auth as ClientAuth | undefined;
+  if (explicit !== undefined && fromGuide !== undefined && explicit !== fromGuide) {
+    throw bad(
+      `${where}: client_auth = "${explicit}" contradicts require_client_cert = ${String(m.require_client_cert)}; keep one`,
+    );
+  }
+  const caPath = m.ca_path as string | undefined;
+  const clientAuth: ClientAuth = explicit ?? fromGuide ?? (caPath !== undefined ? 'require' : 'none');
+  const allowedSubjects = (m.allowed_subjects as string[] | undefined) ?? [];
+  const allowedSans = (m.allowed_sans as string[] | undefined) ?? [];
+  const requireSanMatchesSni = m.require_san_matches_sni === true;
+  if (clientAuth !== 'none' && caPath === undefined) {
+    throw bad(
+      `${where}: client_auth = "${clientAuth}" needs ca_path, the CA bundle client certificates chain to`,
+    );
+  }
+  if (
+    clientAuth === 'none' &&
+    (allowedSubjects.length > 0 || allowedSans.length > 0 || requireSanMatchesSni)
+  ) {
+    throw bad(
+      `${where}: allowed_subjects, allowed_sans and require_san_matches_sni need client certificates ` +
+        '(client_auth = "optional" or "require", with ca_path)',
+    );
+  }
+  checkIdentityLists(allowedSubjects, allowedSans, where);
+  return {
+    certPath: m.cert_path as string,
+    keyPath: m.key_path as string,
+    caPath,
+    crlPath: m.crl_path as string | undefined,
+    clientAuth,
+    allowedSubjects,
+    allowedSans,
+    requireSanMatchesSni,
   };
 }
 

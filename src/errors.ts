@@ -55,6 +55,21 @@ export const errorCatalogue = {
     summary:
       'An Arrow IPC request body cannot be used: malformed or truncated bytes, no record batch, no string text column, or a compression codec other than LZ4_FRAME/ZSTD.',
   },
+  ROUTER_ERR_CLIENT_CERT: {
+    kind: 'unauthenticated',
+    summary:
+      'The listener needs a verified client certificate for this request: none was presented, or the one presented failed verification (CA, validity, revocation, key usage).',
+  },
+  ROUTER_ERR_FORBIDDEN: {
+    kind: 'permission_denied',
+    summary:
+      'The client certificate is valid but not allowed: it matches none of allowed_subjects / allowed_sans, or its SANs lack the SNI name it dialled, or an [[authz]] entry does not grant the model.',
+  },
+  ROUTER_ERR_TLS_MATERIAL: {
+    kind: 'invalid_argument',
+    summary:
+      'A TLS certificate, key, CA bundle or CRL file cannot be used: unreadable, not PEM, or a key that does not match its certificate.',
+  },
   ROUTER_ERR_NO_BACKEND: { kind: 'unavailable', summary: 'No reachable backend serves the requested model.' },
   ROUTER_ERR_BACKEND_MISMATCH: {
     kind: 'internal',

@@ -18,6 +18,8 @@ export interface FlagSpec {
   min?: number;
   max?: number;
   short?: string;
+  /** Separator of `list` values (default ','). */
+  separator?: string;
 }
 
 export interface CommandSpec {
@@ -52,7 +54,7 @@ function convert(spec: FlagSpec, raw: string): string | number | boolean | strin
       return n;
     }
     case 'list':
-      return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+      return raw === '' ? [] : raw.split(spec.separator ?? ',').map((s) => s.trim());
     case 'string':
       if (spec.choices && !spec.choices.includes(raw))
         throw bad(`expected one of ${spec.choices.join(', ')}`);

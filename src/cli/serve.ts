@@ -1,13 +1,17 @@
 /** `tei-router serve`: every config key as a flag (plus --config), then the app until SIGINT/SIGTERM. */
-import type { RouterConfig } from '../config.js';
-import { KEYS, envName, flagName, loadConfig } from '../config.js';
+import type { KeyValue, RouterConfig } from '../config.js';
+import { KEYS, LIST_SEPARATOR, envName, flagName, loadConfig } from '../config.js';
 import type { CommandSpec, FlagSpec, FlagValues } from './flags.js';
 import { camel } from './flags.js';
 
+const flagType = { port: 'int', enum: 'string' } as const;
+
 const keyFlags: FlagSpec[] = KEYS.map((k) => ({
   name: flagName(k.path).slice(2),
-  type: k.type === 'port' ? 'int' : k.type,
+  type: k.type === 'port' || k.type === 'enum' ? flagType[k.type] : k.type,
   default: k.default,
+  ...(k.choices ? { choices: k.choices } : {}),
+  ...(k.type === 'list' ? { separator: LIST_SEPARATOR } : {}),
   help: `${k.doc} [${k.path}, ${envName(k.path)}]`,
   ...(k.type === 'port' ? { min: 0, max: 65535 } : k.min !== undefined ? { min: k.min } : {}),
 }));
@@ -26,11 +30,11 @@ export function configFromFlags(
   given: ReadonlySet<string>,
   env = process.env,
 ): RouterConfig {
-  const flags: Record<string, string | number | boolean> = {};
+  const flags: Record<string, KeyValue> = {};
   for (const k of KEYS) {
     const name = flagName(k.path).slice(2);
     const v = values[camel(name)];
-    if (given.has(name) && v !== undefined) flags[k.path] = v as string | number | boolean;
+    if (given.has(name) && v !== undefined) flags[k.path] = v;
   }
   const file = (values.config as string | undefined) ?? env.TEI_ROUTER_CONFIG;
   return loadConfig({ file: file || undefined, env, flags });

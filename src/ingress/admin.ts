@@ -8,11 +8,14 @@
  * - GET /v1/backends: a JSON array, one entry per configured backend: url, model, protocol, state, last_error, and
  *   the limits read from its /info (`limits`: null until /info has answered once).
  *
- * Anything else: 404 with an empty body. Request bodies are ignored.
+ * Anything else: 404 with an empty body. Request bodies are ignored. Over TLS (`[admin.tls]`), a connection the
+ * listener refused gets the router's error body (401 or 403, with its code) on every request.
  */
 import http from 'node:http';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { RouterMetrics } from '../metrics.js';
+import { connectionAuth } from '../tls/server.js';
+import { errorReply } from './http/errors.js';
 
 export interface AdminDeps {
   replicas: ReplicaSets;
@@ -88,6 +91,13 @@ export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const refusal = connectionAuth(req.socket)?.refusal;
+    if (refusal) {
+      const r = errorReply(refusal, false);
+      res.writeHead(r.status, r.headers);
+      res.end(r.body);
+      return;
+    }
     route(req.method ?? 'GET', path).then(
       (reply) => {
         const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(reply.body) };

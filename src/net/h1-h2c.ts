@@ -1,10 +1,12 @@
 /**
- * One plaintext port for HTTP/1.1 and HTTP/2 with prior knowledge (h2c), as TEI's hyper server offers: the first
- * bytes of each connection pick the protocol. Both reach one handler through Node's http / http2-compat APIs.
+ * One port for HTTP/1.1 and HTTP/2. Plaintext, as TEI's hyper server offers: the first bytes of each connection pick
+ * HTTP/1.1 or HTTP/2 with prior knowledge (h2c). Over TLS (`acceptTls`, fed by the listener's TLS front): ALPN picks
+ * h2 or HTTP/1.1. Both reach one handler through Node's http / http2-compat APIs.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import type tls from 'node:tls';
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -12,7 +14,10 @@ export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface DualServer {
+  /** The plaintext listener (unused when the port serves TLS). */
   server: net.Server;
+  /** Serves one decrypted TLS connection: h2 when ALPN chose it, else HTTP/1.1. */
+  acceptTls(socket: tls.TLSSocket): void;
   /** Ends every open connection (for shutdown; `server.close()` alone waits for keep-alive clients). */
   destroyConnections(): void;
 }
@@ -35,6 +40,11 @@ export function createH1H2cServer(onRequest: (req: AnyRequest, res: AnyResponse)
   });
   return {
     server,
+    acceptTls: (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      (socket.alpnProtocol === 'h2' ? h2 : h1).emit('connection', socket);
+    },
     destroyConnections: () => {
       for (const s of sockets) s.destroy();
     },

@@ -106,12 +106,14 @@ function extraConstructor(service: string): grpc.ServiceClientConstructor {
   return node as grpc.ServiceClientConstructor;
 }
 
-export function grpcClient(service: string, target: string): GrpcClient {
+export function grpcClient(
+  service: string,
+  target: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): GrpcClient {
   const Ctor = service.startsWith('grpc.') ? extraConstructor(service) : clientConstructor(service);
-  return new Ctor(
-    target.replace(/^grpc:\/\//, ''),
-    grpc.credentials.createInsecure(),
-  ) as unknown as GrpcClient;
+  return new Ctor(target.replace(/^grpc:\/\//, ''), credentials, options) as unknown as GrpcClient;
 }
 
 /** Promise form of a unary call; resolves with the response and the initial metadata. */

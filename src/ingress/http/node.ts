@@ -1,6 +1,7 @@
 /**
  * The node:http / node:http2 adapter of the route table: framing only (see dispatch.ts for the shared rules).
- * Plaintext serves HTTP/1.1 and h2c on one port (TLS comes with the mTLS work).
+ * Plaintext serves HTTP/1.1 and h2c on one port; over TLS, ALPN picks h2 or HTTP/1.1. A request on a TLS
+ * connection the listener refused (see src/tls/server.ts) is answered with that refusal before any route runs.
  */
 import type { DualServer } from '../../net/h1-h2c.js';
 import { createH1H2cServer } from '../../net/h1-h2c.js';
@@ -8,6 +9,7 @@ import { ClientGone, readBody } from '../../net/body.js';
 import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
+import { connectionAuth } from '../../tls/server.js';
 import type { Route } from './types.js';
 
 export type { HttpLimits };
@@ -19,6 +21,15 @@ export function createHttpIngress(
 ): DualServer {
   const { dispatch } = createDispatcher(routes, limits, observe);
   return createH1H2cServer((req, res) => {
+    const refusal = connectionAuth(req.socket)?.refusal;
+    if (refusal) {
+      req.resume();
+      const reply = errorReply(refusal, false);
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+      observe?.('refused', reply.status, 0);
+      return;
+    }
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort(new ClientGone());

@@ -1,0 +1,227 @@
+/**
+ * The TLS front of one listener: a tls.Server that terminates TLS with the listener's policy, works out each
+ * connection's client identity and verdict once, then hands the decrypted socket to the protocol server (HTTP/1.1,
+ * HTTP/2 or grpc-js). Protocol layers read the verdict with `connectionAuth(socket)` and refuse requests before any
+ * handler runs. Also here: hot reload of the files (new handshakes use new material; open connections keep theirs)
+ * and log lines that name the failure and the fix.
+ *
+ * client_auth: `none` asks for no certificate; `optional` asks, verifies what is presented (a presented certificate
+ * that fails verification gets ROUTER_ERR_CLIENT_CERT on every request, with the reason), and lets anonymous clients
+ * in unless an allow-list needs an identity; `require` fails the handshake without a certificate, and Node closes
+ * the connection right after the handshake when the certificate fails verification (logged with the reason).
+ */
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import type { SniEntry, TlsListener, TlsPolicyConfig } from '../config.js';
+import { RouterError } from '../errors.js';
+import { authorize, describeIdentity, identityFromCert, parseSanEntry, parseSubject } from './identity.js';
+import type { AuthzRules, ClientIdentity } from './identity.js';
+import { loadListenerMaterial, sniContext } from './material.js';
+import type { ListenerMaterial, LoadedCert } from './material.js';
+import { watchFiles } from './watch.js';
+
+/** What the router decided about one TLS connection. */
+export interface ConnectionAuth {
+  identity: ClientIdentity;
+  /** null: requests are let in; otherwise the error every request on the connection gets. */
+  refusal: RouterError | null;
+}
+
+const AUTH = Symbol('tei-router.connectionAuth');
+
+/**
+ * The verdict for the connection a request came on; undefined for plaintext connections. Works for the TLS socket
+ * itself and for HTTP/2 compat sockets (a proxy that forwards property reads to the TLS socket).
+ */
+export function connectionAuth(socket: unknown): ConnectionAuth | undefined {
+  if (socket === null || typeof socket !== 'object') return undefined;
+  return (socket as { [AUTH]?: ConnectionAuth })[AUTH];
+}
+
+export interface TlsFrontOptions {
+  listener: TlsListener;
+  policy: TlsPolicyConfig;
+  sni: readonly SniEntry[];
+  reloadIntervalMs: number;
+  /** ALPN protocols offered, in preference order. */
+  alpn: string[];
+  log: (line: string) => void;
+  /** Called with the certificates in use after startup and after each reload (expiry metrics). */
+  onCertificates?: (listener: TlsListener, certs: LoadedCert[]) => void;
+}
+
+export interface TlsFront {
+  server: tls.Server;
+  /** The certificates now in use. */
+  certificates(): LoadedCert[];
+  /** The verdict for the open connection from `remote` ("address:port"), for layers that only see addresses. */
+  authFor(remote: string): ConnectionAuth | undefined;
+  /** Checks the files now instead of at the next interval (tests). */
+  checkFiles(): Promise<void>;
+  /** Ends every open connection (shutdown). */
+  destroyConnections(): void;
+  /** Stops watching the files. */
+  stop(): void;
+}
+
+/** Why OpenSSL refused a client certificate, and what to check. */
+const VERIFY_HINTS: Record<string, string> = {
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'it is not signed by a CA in ca_path',
+  UNABLE_TO_GET_ISSUER_CERT: 'it is not signed by a CA in ca_path',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'it is not signed by a CA in ca_path',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its chain ends in a CA that is not in ca_path',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed and not in ca_path',
+  CERT_SIGNATURE_FAILURE: 'its signature does not verify against the CA in ca_path',
+  CERT_HAS_EXPIRED: 'it has expired: issue a new client certificate',
+  CERT_NOT_YET_VALID: 'it is not valid yet: check its notBefore and the clocks',
+  CERT_REVOKED: 'it is listed in crl_path as revoked',
+  INVALID_PURPOSE:
+    'its extendedKeyUsage does not include clientAuth: reissue it with clientAuth (or without extendedKeyUsage)',
+  UNABLE_TO_GET_CRL: 'crl_path has no CRL from the CA that issued it',
+  CRL_HAS_EXPIRED: 'the CRL in crl_path has expired (nextUpdate passed): publish a fresh CRL',
+  CRL_NOT_YET_VALID: 'the CRL in crl_path is not valid yet',
+};
+
+function verifyMessage(code: string, policy: TlsPolicyConfig): string {
+  const hint = VERIFY_HINTS[code] ?? 'see the OpenSSL verify error code';
+  const files = [`ca_path ${policy.caPath ?? '(unset)'}`];
+  if (policy.crlPath) files.push(`crl_path ${policy.crlPath}`);
+  return `client certificate verify failed (${code}): ${hint} [${files.join(', ')}]`;
+}
+
+function rulesOf(policy: TlsPolicyConfig): AuthzRules {
+  return {
+    allowedSubjects: policy.allowedSubjects.map(parseSubject),
+    allowedSans: policy.allowedSans.map(parseSanEntry),
+    requireSanMatchesSni: policy.requireSanMatchesSni,
+  };
+}
+
+function peerOf(socket: tls.TLSSocket): X509Certificate | null {
+  try {
+    const peer = socket.getPeerCertificate();
+    return peer && peer.raw ? new X509Certificate(peer.raw) : null;
+  } catch {
+    return null;
+  }
+}
+
+function remoteOf(socket: tls.TLSSocket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+export async function createTlsFront(
+  opts: TlsFrontOptions,
+  onConnection: (socket: tls.TLSSocket) => void,
+): Promise<TlsFront> {
+  const { policy, listener, log } = opts;
+  const tag = `tls ${listener}`;
+  const rules = rulesOf(policy);
+  let material: ListenerMaterial = await loadListenerMaterial(policy, opts.sni);
+  opts.onCertificates?.(listener, material.certs);
+
+  const server = tls.createServer({
+    ...material.options,
+    requestCert: policy.clientAuth !== 'none',
+    rejectUnauthorized: policy.clientAuth === 'require',
+    ALPNProtocols: opts.alpn,
+    ...(opts.sni.length > 0
+      ? {
+          SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
+            cb(null, sniContext(material.sni, name)),
+        }
+      : {}),
+  });
+
+  const sockets = new Set<tls.TLSSocket>();
+  const byRemote = new Map<string, ConnectionAuth>();
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    const remote = remoteOf(socket);
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      byRemote.delete(remote);
+    });
+    socket.on('error', () => {}); // the protocol layer reports what matters; a reset must not crash the process
+    const cert = peerOf(socket);
+    const identity = identityFromCert(cert, socket.servername || null);
+    let refusal: RouterError | null = null;
+    if (cert !== null && !socket.authorized) {
+      refusal = new RouterError(
+        'ROUTER_ERR_CLIENT_CERT',
+        verifyMessage(String(socket.authorizationError), policy),
+      );
+    } else {
+      const d = authorize(identity, rules);
+      if (!d.ok) {
+        refusal = new RouterError(
+          d.rule === 'no_certificate' ? 'ROUTER_ERR_CLIENT_CERT' : 'ROUTER_ERR_FORBIDDEN',
+          d.message,
+        );
+      }
+    }
+    if (refusal)
+      log(
+        `${tag}: refusing requests from ${remoteOf(socket)} (${describeIdentity(identity)}): ${refusal.message}`,
+      );
+    const auth: ConnectionAuth = { identity, refusal };
+    Object.defineProperty(socket, AUTH, { value: auth });
+    byRemote.set(remote, auth);
+    onConnection(socket);
+  });
+
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    const who = remoteOf(socket);
+    if (socket.authorizationError) {
+      const cert = peerOf(socket);
+      const id = cert ? ` (${describeIdentity(identityFromCert(cert, socket.servername || null))})` : '';
+      log(
+        `${tag}: refused the handshake of ${who}${id}: ${verifyMessage(String(socket.authorizationError), policy)}`,
+      );
+      return;
+    }
+    const code = err.code ?? '';
+    if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
+      log(
+        `${tag}: refused the handshake of ${who}: no certificate provided, and this listener requires one ` +
+          '(client_auth = require): give the client a certificate signed by a CA in ca_path',
+      );
+    } else if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/.test(code)) {
+      log(
+        `${tag}: handshake with ${who} failed: the client does not accept this server's certificate (${code}): ` +
+          `it must trust the CA that signed cert_path ${policy.certPath}, and dial a name in its SANs`,
+      );
+    } else if (code !== 'ECONNRESET') {
+      log(`${tag}: handshake with ${who} failed: ${err.message}`);
+    }
+  });
+
+  const watch = watchFiles(
+    () => material.files,
+    opts.reloadIntervalMs,
+    async () => {
+      try {
+        const next = await loadListenerMaterial(policy, opts.sni);
+        server.setSecureContext(next.options);
+        log(`${tag}: reloaded TLS files: server certificate serial ${next.serial} (was ${material.serial})`);
+        material = next;
+        opts.onCertificates?.(listener, next.certs);
+        return true;
+      } catch (err) {
+        log(`${tag}: kept the previous TLS material: ${(err as Error).message}`);
+        return false;
+      }
+    },
+  );
+
+  return {
+    server,
+    certificates: () => material.certs,
+    authFor: (remote) => byRemote.get(remote),
+    checkFiles: () => watch.check(),
+    destroyConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
+    stop: () => watch.stop(),
+  };
+}
