@@ -125,6 +125,7 @@ export async function createTlsFront(
     requestCert: policy.clientAuth !== 'none',
     rejectUnauthorized: policy.clientAuth === 'require',
     ALPNProtocols: opts.alpn,
+    noDelay: true,
     ...(opts.sni.length > 0
       ? {
           SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
