@@ -8,6 +8,9 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import type { ModelConfig, RouterConfig, TlsListener } from './config.js';
 import { createTlsFront } from './tls/server.js';
+import { ClientDirectory } from './tls/clients.js';
+import { accessLine } from './tls/access-log.js';
+import type { RequestObserver } from './ingress/http/dispatch.js';
 import type { TlsFront } from './tls/server.js';
 import { ReplicaSets } from './backend/replicas.js';
 import { createHttpIngress } from './ingress/http/node.js';
@@ -173,13 +176,16 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     closers.push(() => pool.close());
     const pipeline = new Pipeline(config, replicas, pool);
     const metrics = createMetrics();
-    const observe = (route: string, status: number, seconds: number) =>
-      metrics.recordRequest(route, status, seconds);
+    const clients = new ClientDirectory(config.authz, (name) => replicas.resolve(name));
+    const observe: RequestObserver = (route, status, seconds, client) => {
+      metrics.recordRequest(route, status, seconds, client.label);
+      if (config.log.access) log(accessLine('http', route, status, seconds, client));
+    };
     const routes = new Map([
       ...createRoutes({ pipeline }),
       ...createTeiRoutes({ pipeline, replicas, tokenizationWorkers: config.pool.threads }),
     ]);
-    const http = createHttpIngress(routes, config.http, observe);
+    const http = createHttpIngress(routes, config.http, observe, clients);
     const httpBound = await bind('http', config.http.host, config.http.port, http.server, http.acceptTls, [
       'h2',
       'http/1.1',
@@ -201,7 +207,12 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         embedArrow: grpcEmbedArrow(pipeline),
         embedSparseArrow: grpcEmbedSparseArrow(createForwarder(replicas)),
       },
-      refusalFor: (remote) => fronts.grpc?.authFor(remote)?.refusal ?? null,
+      connection: (remote) => fronts.grpc?.authFor(remote),
+      clients,
+      observe: (method, code, seconds, client) => {
+        metrics.recordGrpc(method, code, seconds, client.label);
+        if (config.log.access) log(accessLine('grpc', method, code, seconds, client));
+      },
     });
     closers.push(() => grpcServer.forceShutdown());
     const grpcHost = config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host;
@@ -270,6 +281,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
           config.uws.host,
           config.uws.port,
           observe,
+          clients,
         );
         closers.push(() => uws.close());
         ports.uws = uws.port;

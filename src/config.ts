@@ -92,6 +92,7 @@ export interface RouterConfig {
   };
   tls: TlsConfig;
   authz: AuthzEntry[];
+  log: { access: boolean };
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
@@ -233,6 +234,12 @@ export const KEYS: readonly KeySpec[] = [
     default: 30_000,
     min: 100,
     doc: 'How often each backend /info is read again',
+  },
+  {
+    path: 'log.access',
+    type: 'bool',
+    default: false,
+    doc: 'Write one JSON access-log line per request (route, status, duration, client identity, tenant)',
   },
   ...TLS_SCOPES.flatMap(([scope, what]) => tlsKeys(scope, what)),
   {
@@ -685,6 +692,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       expiryWarningDays: get('tls.expiry_warning_days'),
     },
     authz,
+    log: { access: get('log.access') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,

@@ -2,14 +2,18 @@
  * The router's Prometheus metrics, created once on the main thread (workers return timings; they never record).
  * One registry: process/default metrics (prefix `tei_router_`) plus
  *
- * - `tei_router_requests_total{route,code}`: HTTP requests answered, by route key ("POST /embed") and status code;
- *   requests matching no route count as route="unmatched", client disconnects as code="499".
+ * - `tei_router_requests_total{route,code,client}`: HTTP requests answered, by route key ("POST /embed"), status
+ *   code and client label; requests matching no route count as route="unmatched", client disconnects as
+ *   code="499", requests refused by the listener's TLS policy as route="refused".
  * - `tei_router_request_duration_seconds{route}`: time from request start to the reply's last byte (or the close).
+ * - `tei_router_grpc_requests_total{method,code,client}` and `tei_router_grpc_request_duration_seconds{method}`:
+ *   gRPC calls by full method path ("/tei.v1.Embed/Embed": only registered methods reach the counter) and status.
  * - `tei_router_backend_up{model,backend}`: 1 while a configured backend is usable (state up), else 0; read from
  *   the replica sets at scrape time.
  *
  * Label cardinality is bounded: routes are route-table keys (at most MAX_ROUTES distinct values; any more become
- * "other"), codes are HTTP status numbers, models and backends are the configured ones.
+ * "other"), codes are HTTP status numbers, clients are [[authz]] names, "anonymous" or "other" (see
+ * src/tls/clients.ts), models and backends are the configured ones.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaSets } from './backend/replicas.js';
@@ -23,7 +27,9 @@ export interface RouterMetrics {
    * Records one answered request. `route` is the route-table key ("POST /rerank") or "unmatched", never a raw
    * path; `status` the HTTP status sent (499 when the client went away first).
    */
-  recordRequest(route: string, status: number, seconds: number): void;
+  recordRequest(route: string, status: number, seconds: number, client: string): void;
+  /** Records one finished gRPC call: full method path, status code, seconds, client label. */
+  recordGrpc(method: string, code: number, seconds: number, client: string): void;
   /** Reports `tei_router_backend_up` for these replica sets (idempotent: the last call wins). */
   watchBackends(replicas: ReplicaSets): void;
 }
@@ -42,13 +48,26 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
   const requests = new Counter({
     name: 'tei_router_requests_total',
     help: 'HTTP requests answered by the router, by route and status code',
-    labelNames: ['route', 'code'] as const,
+    labelNames: ['route', 'code', 'client'] as const,
     registers,
   });
   const duration = new Histogram({
     name: 'tei_router_request_duration_seconds',
     help: 'HTTP request duration in seconds, by route',
     labelNames: ['route'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const grpcCalls = new Counter({
+    name: 'tei_router_grpc_requests_total',
+    help: 'gRPC calls finished by the router, by method, status code and client label',
+    labelNames: ['method', 'code', 'client'] as const,
+    registers,
+  });
+  const grpcDuration = new Histogram({
+    name: 'tei_router_grpc_request_duration_seconds',
+    help: 'gRPC call duration in seconds, by method',
+    labelNames: ['method'] as const,
     buckets: DURATION_BUCKETS,
     registers,
   });
@@ -69,13 +88,17 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
   const seen = new Set<string>();
   return {
     registry,
-    recordRequest(route, status, seconds) {
+    recordRequest(route, status, seconds, client) {
       if (!seen.has(route)) {
         if (seen.size >= MAX_ROUTES) route = 'other';
         else seen.add(route);
       }
-      requests.inc({ route, code: String(status) });
+      requests.inc({ route, code: String(status), client });
       duration.observe({ route }, seconds);
+    },
+    recordGrpc(method, code, seconds, client) {
+      grpcCalls.inc({ method, code: String(code), client });
+      grpcDuration.observe({ method }, seconds);
     },
     watchBackends(replicas) {
       watched = replicas;

@@ -149,9 +149,9 @@ function noopTarget(target: unknown): string {
 
 /** tei_multiplexer.v1 EmbedArrow over the pipeline (noop: zeros, the target's existence unchecked, as tei-manager). */
 export function grpcEmbedArrow(pipeline: Pipeline): ArrowRpc {
-  return async (req, { targets, signal }) => {
+  return async (req, { targets, signal, metadata }) => {
     const noop = req.noop === true;
-    const route = noop ? undefined : targets.target(req.target);
+    const route = noop ? undefined : targets.target(req.target, metadata);
     const model = route ? route.model : noopTarget(req.target);
     const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
     const out = await embedArrow(pipeline, model, ipc, {
@@ -245,9 +245,9 @@ export async function embedSparseArrow(
 
 /** tei_multiplexer.v1 EmbedSparseArrow (noop: tei-manager's three fake pairs per row, target unchecked). */
 export function grpcEmbedSparseArrow(forwarder: Forwarder): ArrowRpc {
-  return async (req, { targets, signal }) => {
+  return async (req, { targets, signal, metadata }) => {
     const noop = req.noop === true;
-    const route = noop ? undefined : targets.target(req.target);
+    const route = noop ? undefined : targets.target(req.target, metadata);
     const model = route ? route.model : noopTarget(req.target);
     const ipc = req.arrow_ipc instanceof Uint8Array ? req.arrow_ipc : new Uint8Array(0);
     const out = await embedSparseArrow(forwarder, model, ipc, {

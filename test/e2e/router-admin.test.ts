@@ -120,14 +120,17 @@ describe('admin listener: /health, /ready, /v1/backends, /metrics', () => {
   });
 
   it('GET /metrics: Prometheus text with request counts, durations, backend_up and process metrics', async () => {
-    metrics.recordRequest('POST /rerank', 200, 0.012);
-    metrics.recordRequest('POST /rerank', 200, 0.02);
-    metrics.recordRequest('unmatched', 404, 0.0001);
+    metrics.recordRequest('POST /rerank', 200, 0.012, 'anonymous');
+    metrics.recordRequest('POST /rerank', 200, 0.02, 'anonymous');
+    metrics.recordRequest('unmatched', 404, 0.0001, 'other');
     const r = await request(adminBase + '/metrics', 'GET');
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], metrics.registry.contentType);
-    assert.match(r.body, /^tei_router_requests_total\{route="POST \/rerank",code="200"\} 2$/m);
-    assert.match(r.body, /^tei_router_requests_total\{route="unmatched",code="404"\} 1$/m);
+    assert.match(
+      r.body,
+      /^tei_router_requests_total\{route="POST \/rerank",code="200",client="anonymous"\} 2$/m,
+    );
+    assert.match(r.body, /^tei_router_requests_total\{route="unmatched",code="404",client="other"\} 1$/m);
     assert.match(
       r.body,
       /^tei_router_request_duration_seconds_bucket\{le="0.025",route="POST \/rerank"\} 2$/m,
@@ -140,7 +143,7 @@ describe('admin listener: /health, /ready, /v1/backends, /metrics', () => {
 
   it('route labels stay bounded', () => {
     const m = createMetrics({ defaultMetrics: false });
-    for (let i = 0; i < 100; i++) m.recordRequest(`GET /path-${i}`, 200, 0.001);
+    for (let i = 0; i < 100; i++) m.recordRequest(`GET /path-${i}`, 200, 0.001, 'anonymous');
     return m.registry.getSingleMetricAsString('tei_router_requests_total').then((text) => {
       const routes = new Set([...text.matchAll(/route="([^"]+)"/g)].map((x) => x[1]));
       assert.ok(routes.size <= 65, String(routes.size));

@@ -2,7 +2,7 @@
 import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { ModelConfig } from '../../src/config.js';
+import type { KeyValue, ModelConfig } from '../../src/config.js';
 import { tokenizerFixture } from './sim.js';
 
 /** A model entry named `name` (default 'mini') with the fixture tokenizer. */
@@ -22,7 +22,7 @@ export function routerModel(backends: string[], extra: Partial<ModelConfig> = {}
 /** Starts the router (every listener on port 0, one worker thread); the first model is the default. */
 export async function startRouter(
   models: ModelConfig[],
-  flags: Record<string, string | number | boolean> = {},
+  flags: Record<string, KeyValue> = {},
   log: (line: string) => void = () => {},
 ): Promise<{ app: App; base: string }> {
   const config = loadConfig({

@@ -13,7 +13,10 @@ import { GrpcStatusError } from './status.js';
 import type { Targets } from './target.js';
 
 /** One Arrow RPC: the whole request message (target, arrow_ipc, flags) → the response message ({arrow_ipc}). */
-export type ArrowRpc = (request: Msg, ctx: { targets: Targets; signal: AbortSignal }) => Promise<Msg>;
+export type ArrowRpc = (
+  request: Msg,
+  ctx: { targets: Targets; signal: AbortSignal; metadata: grpc.Metadata },
+) => Promise<Msg>;
 
 /** The Arrow batch path, supplied by the Arrow codec when it exists (EmbedArrow, EmbedSparseArrow). */
 export interface ArrowRpcs {
@@ -29,11 +32,11 @@ export function multiplexerService(
   /** A wrapper message ({target, request}) → the op on its inner tei.v1 request. */
   const wrapped =
     (op: Op): Handler =>
-    (req, _md, signal) =>
-      Promise.resolve().then(() => op(sub(req, 'request'), targets.target(req.target), signal));
+    (req, md, signal) =>
+      Promise.resolve().then(() => op(sub(req, 'request'), targets.target(req.target, md), signal));
 
   const arrowRpc = (name: string, rpc: ArrowRpc | undefined): grpc.handleUnaryCall<Msg, Msg> => {
-    const handler: Handler = async (req, _md, signal): Promise<Reply> => {
+    const handler: Handler = async (req, metadata, signal): Promise<Reply> => {
       if (!rpc) {
         throw new GrpcStatusError(
           grpc.status.UNIMPLEMENTED,
@@ -41,14 +44,14 @@ export function multiplexerService(
             `(the Arrow codec is pending); use Embed/EmbedStream or EmbedSparse/EmbedSparseStream`,
         );
       }
-      return { message: await rpc(req, { targets, signal }) };
+      return { message: await rpc(req, { targets, signal, metadata }) };
     };
     return unary(handler);
   };
 
   return {
-    Info: unary((req, _md, signal) =>
-      Promise.resolve().then(() => ops.info({}, targets.target(req.target), signal)),
+    Info: unary((req, md, signal) =>
+      Promise.resolve().then(() => ops.info({}, targets.target(req.target, md), signal)),
     ),
     Embed: unary(wrapped(ops.embed)),
     EmbedStream: orderedStream(wrapped(ops.embed)),
@@ -64,11 +67,11 @@ export function multiplexerService(
     PredictPairStream: orderedStream(wrapped(ops.predictPair)),
     Rerank: unary(wrapped(ops.rerank)),
     // Routed by the first item's target; query and flags from the first item, as TEI.
-    RerankStream: collected((items, _md, signal) =>
+    RerankStream: collected((items, md, signal) =>
       Promise.resolve().then(() =>
         ops.rerankItems(
           items.map((i) => sub(i, 'request')),
-          targets.target(items[0]?.target),
+          targets.target(items[0]?.target, md),
           signal,
         ),
       ),

@@ -15,7 +15,10 @@ import { createOps } from './ops.js';
 import { Targets } from './target.js';
 import { teiV1Services } from './tei-v1.js';
 import { toStatus } from './status.js';
-import type { RouterError } from '../../errors.js';
+import { ANONYMOUS } from '../../tls/clients.js';
+import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
+import type { ConnectionAuth } from '../../tls/server.js';
+import { attachClient } from './client.js';
 
 export type { ArrowRpcs } from './multiplexer.js';
 
@@ -26,41 +29,58 @@ export interface GrpcIngressDeps {
   maxMessageBytes: number;
   /** The Arrow RPCs of TeiMultiplexer; absent: they answer UNIMPLEMENTED. */
   arrow?: ArrowRpcs;
-  /**
-   * The refusal (if any) for calls on the connection from `remote` ("address:port"); checked by an interceptor
-   * before any handler, health and reflection included, runs.
-   */
-  refusalFor?: (remote: string) => RouterError | null;
+  /** The TLS verdict on the connection from `remote` ("address:port"); undefined for plaintext connections. */
+  connection?: (remote: string) => ConnectionAuth | undefined;
+  /** Names the client of each call (metrics label, access log, [[authz]] model checks). */
+  clients?: ClientDirectory;
+  /** Called once per finished call: full method path, gRPC status code, seconds, client. */
+  observe?: (method: string, code: grpc.status, seconds: number, client: ClientContext) => void;
 }
 
-/** A server interceptor that ends a call with the connection's refusal before its handler sees it. */
-function refusalInterceptor(refusalFor: (remote: string) => RouterError | null): grpc.ServerInterceptor {
-  return (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+/**
+ * The interceptor every call passes first: it ends a call on a refused TLS connection with the refusal (before any
+ * handler, health and reflection included, runs), attaches the connection's client to the request metadata for
+ * the handlers (./client.ts), and reports each finished call.
+ */
+function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
+  return (method, call) => {
+    const started = process.hrtime.bigint();
+    const info = call.getConnectionInfo();
+    const auth = deps.connection?.(`${info.remoteAddress}:${info.remotePort}`);
+    const client = deps.clients?.context(auth?.identity) ?? ANONYMOUS;
+    const done = (code: grpc.status) =>
+      deps.observe?.(method.path, code, Number(process.hrtime.bigint() - started) / 1e9, client);
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
-        const info = call.getConnectionInfo();
-        const refusal = refusalFor(`${info.remoteAddress}:${info.remotePort}`);
-        if (refusal) {
-          const st = toStatus(refusal);
-          call.sendStatus({
-            code: st.code ?? grpc.status.UNKNOWN,
-            details: st.details ?? refusal.message,
-            metadata: st.metadata ?? new grpc.Metadata(),
-          });
+        if (auth?.refusal) {
+          const st = toStatus(auth.refusal);
+          const code = st.code ?? grpc.status.UNKNOWN;
+          call.sendStatus({ code, details: st.details ?? '', metadata: st.metadata ?? new grpc.Metadata() });
+          done(code);
           return;
         }
-        next();
+        next({
+          onReceiveMetadata: (md, nextMd) => {
+            attachClient(md, client);
+            nextMd(md);
+          },
+        });
+      },
+      sendStatus: (status, next) => {
+        done(status.code);
+        next(status);
       },
     });
+  };
 }
 
 export function createGrpcIngress(deps: GrpcIngressDeps): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes,
     'grpc.max_send_message_length': deps.maxMessageBytes,
-    ...(deps.refusalFor ? { interceptors: [refusalInterceptor(deps.refusalFor)] } : {}),
+    interceptors: [connectionInterceptor(deps)],
   });
-  const targets = new Targets(deps.pipeline, deps.replicas);
+  const targets = new Targets(deps.pipeline, deps.replicas, deps.clients);
   const ops = createOps(deps.pipeline, targets);
   server.addService(
     serviceDefinition('tei_multiplexer.v1.TeiMultiplexer'),

@@ -7,6 +7,9 @@ import type { Replica, ReplicaSets } from '../../backend/replicas.js';
 import { RouterError } from '../../errors.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import type { Msg } from './messages.js';
+import type * as grpc from '@grpc/grpc-js';
+import type { ClientDirectory } from '../../tls/clients.js';
+import { clientOf } from './client.js';
 
 export interface Route {
   model: string;
@@ -22,11 +25,23 @@ export class Targets {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly replicas: ReplicaSets,
+    private readonly clients?: ClientDirectory,
   ) {}
 
+  /** The [[authz]] check of the call's client (see ./client.ts) against the route's model. */
+  private allowed(route: Route, md: grpc.Metadata): Route {
+    this.clients?.checkModel(clientOf(md), route.model);
+    return route;
+  }
+
   /** tei.v1 calls: the `x-model` metadata value (name or alias), else the default model. */
-  model(name: string | undefined): Route {
-    return { model: this.pipeline.resolveModel(name), replica: undefined };
+  model(name: string | undefined, md: grpc.Metadata): Route {
+    return this.allowed({ model: this.pipeline.resolveModel(name), replica: undefined }, md);
+  }
+
+  /** A tei_multiplexer.v1.Target (see `resolve`), checked against the caller's [[authz]] entry. */
+  target(target: unknown, md: grpc.Metadata): Route {
+    return this.allowed(this.resolve(target), md);
   }
 
   /**
@@ -34,7 +49,7 @@ export class Targets {
    * `model_id` is a model name/alias or the model id a backend reports in its info; `instance_index` pins the n-th
    * configured backend, counting across all models in config order.
    */
-  target(target: unknown): Route {
+  private resolve(target: unknown): Route {
     const t = target !== null && typeof target === 'object' ? (target as Msg) : {};
     switch (t.routing) {
       case 'instance_name': {

@@ -17,7 +17,7 @@ function modelName(md: grpc.Metadata): string | undefined {
 }
 
 export function teiV1Services(ops: Ops, targets: Targets): Record<string, grpc.UntypedServiceImplementation> {
-  const route = (md: grpc.Metadata): Route => targets.model(modelName(md));
+  const route = (md: grpc.Metadata): Route => targets.model(modelName(md), md);
   const h =
     (op: Op): Handler =>
     (req, md, signal) =>

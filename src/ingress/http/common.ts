@@ -9,9 +9,14 @@ import type { HttpCtx } from './types.js';
  */
 export const ROUTER_MAX_CLIENT_BATCH_SIZE = 4096;
 
-/** Model selection for TEI routes: `x-model` header, then `?model=`, then the default model. */
-export function modelOf(ctx: HttpCtx, pipeline: Pipeline): string {
-  return pipeline.resolveModel(ctx.headers['x-model'] ?? ctx.query.get('model'));
+/**
+ * Model selection for TEI routes: `x-model` header, then `?model=`, then the default model; then the [[authz]]
+ * check of the caller against that model.
+ */
+export function modelOf(ctx: HttpCtx, pipeline: Pipeline, requested?: string | null): string {
+  const model = pipeline.resolveModel(requested ?? ctx.headers['x-model'] ?? ctx.query.get('model'));
+  ctx.authorizeModel(model);
+  return model;
 }
 
 /** TEI's batch-size rejection, against the router's limit. */

@@ -6,6 +6,8 @@
 import { isJsonContentType } from '../../net/content-type.js';
 import { errorReply, plainText } from './errors.js';
 import type { HttpReply, Route } from './types.js';
+import { ANONYMOUS } from '../../tls/clients.js';
+import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
 
 export interface HttpLimits {
   jsonBodyLimit: number;
@@ -24,6 +26,8 @@ export interface IncomingParts {
   skipBody(): void;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** The connection's client; undefined: anonymous (plaintext). */
+  client?: ClientContext;
 }
 
 const ARROW_TYPES = ['application/vnd.apache.arrow.stream', 'application/vnd.apache.arrow.file'];
@@ -37,13 +41,17 @@ export interface Dispatcher {
   dispatch(req: IncomingParts): Promise<HttpReply | null>;
 }
 
-/** Called once per request: route key ("POST /embed", or "unmatched"), status (499: client gone), seconds. */
-export type RequestObserver = (route: string, status: number, seconds: number) => void;
+/**
+ * Called once per request: route key ("POST /embed", or "unmatched"), status (499: client gone), seconds, and the
+ * client.
+ */
+export type RequestObserver = (route: string, status: number, seconds: number, client: ClientContext) => void;
 
 export function createDispatcher(
   routes: Map<string, Route>,
   limits: HttpLimits,
   observe?: RequestObserver,
+  clients?: ClientDirectory,
 ): Dispatcher {
   const methodsByPath = new Map<string, string[]>();
   for (const key of routes.keys()) {
@@ -81,6 +89,7 @@ export function createDispatcher(
       }
       body = read;
     }
+    const client = req.client ?? ANONYMOUS;
     try {
       return await route.handler({
         method: req.method,
@@ -89,6 +98,8 @@ export function createDispatcher(
         headers: req.headers,
         body,
         signal: req.signal,
+        client,
+        authorizeModel: (model) => clients?.checkModel(client, model),
       });
     } catch (err) {
       if (req.signal.aborted) return null;
@@ -104,10 +115,10 @@ export function createDispatcher(
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         const reply = await run(req);
-        observe(route, reply === null ? 499 : reply.status, seconds());
+        observe(route, reply === null ? 499 : reply.status, seconds(), req.client ?? ANONYMOUS);
         return reply;
       } catch (err) {
-        observe(route, 500, seconds());
+        observe(route, 500, seconds(), req.client ?? ANONYMOUS);
         throw err;
       }
     },

@@ -10,6 +10,8 @@ import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
 import { connectionAuth } from '../../tls/server.js';
+import { ANONYMOUS } from '../../tls/clients.js';
+import type { ClientDirectory } from '../../tls/clients.js';
 import type { Route } from './types.js';
 
 export type { HttpLimits };
@@ -18,16 +20,18 @@ export function createHttpIngress(
   routes: Map<string, Route>,
   limits: HttpLimits,
   observe?: RequestObserver,
+  clients?: ClientDirectory,
 ): DualServer {
-  const { dispatch } = createDispatcher(routes, limits, observe);
+  const { dispatch } = createDispatcher(routes, limits, observe, clients);
   return createH1H2cServer((req, res) => {
-    const refusal = connectionAuth(req.socket)?.refusal;
-    if (refusal) {
+    const auth = connectionAuth(req.socket);
+    const client = clients?.context(auth?.identity) ?? ANONYMOUS;
+    if (auth?.refusal) {
       req.resume();
-      const reply = errorReply(refusal, false);
+      const reply = errorReply(auth.refusal, false);
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
-      observe?.('refused', reply.status, 0);
+      observe?.('refused', reply.status, 0, client);
       return;
     }
     const abort = new AbortController();
@@ -44,6 +48,7 @@ export function createHttpIngress(
       readBody: (limit) => readBody(req, limit),
       skipBody: () => req.resume(),
       signal: abort.signal,
+      client,
     }).then(
       (reply) => {
         if (reply === null || res.destroyed) return;

@@ -129,7 +129,7 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
     handler: async (ctx) => {
       const started = process.hrtime.bigint();
       const b = decodeOpenAiEmbed(ctx.body.toString('utf8'));
-      const model = pipeline.resolveModel(b.model ?? ctx.headers['x-model'] ?? ctx.query.get('model'));
+      const model = modelOf(ctx, pipeline, b.model);
       checkBatchSize(b.input.items.length);
       const texts = textsOf(b.input);
       const params = {

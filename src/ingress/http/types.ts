@@ -1,4 +1,5 @@
 /** The transport-neutral shape of an HTTP exchange: route handlers see only this, never a socket. */
+import type { ClientContext } from '../../tls/clients.js';
 
 export interface HttpCtx {
   method: string;
@@ -9,6 +10,10 @@ export interface HttpCtx {
   body: Buffer;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Who is calling (from the connection's client certificate). */
+  client: ClientContext;
+  /** Throws ROUTER_ERR_FORBIDDEN when [[authz]] does not let this client call `model` (a configured name). */
+  authorizeModel(model: string): void;
 }
 
 export interface HttpReply {

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { ClientGone } from '../../net/body.js';
 import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
+import type { ClientDirectory } from '../../tls/clients.js';
 import type { HttpReply, Route } from './types.js';
 
 /** The part of the uWebSockets.js API this adapter uses. */
@@ -74,8 +75,10 @@ export function startUwsListener(
   host: string,
   port: number,
   observe?: RequestObserver,
+  clients?: ClientDirectory,
 ): Promise<UwsListener> {
-  const { dispatch } = createDispatcher(routes, limits, observe);
+  // plaintext only: every client is anonymous, so [[authz]] entries (if any) refuse model calls here
+  const { dispatch } = createDispatcher(routes, limits, observe, clients);
   const app = uws.App();
   app.any('/*', (res, req) => {
     // uWS request objects are valid only during this call: copy what is needed now
