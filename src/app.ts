@@ -10,6 +10,8 @@ import type { ModelConfig, RouterConfig, TlsListener } from './config.js';
 import { createTlsFront } from './tls/server.js';
 import { ClientDirectory } from './tls/clients.js';
 import { accessLine } from './tls/access-log.js';
+import { loadBackendTls } from './tls/backend.js';
+import { CertificateExpiry } from './tls/expiry.js';
 import type { RequestObserver } from './ingress/http/dispatch.js';
 import type { TlsFront } from './tls/server.js';
 import { ReplicaSets } from './backend/replicas.js';
@@ -62,6 +64,8 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     for (const c of closers.reverse()) await c();
   };
   const fronts: Partial<Record<TlsListener, TlsFront>> = {};
+  const expiry = new CertificateExpiry(input.tls.expiryWarningDays, log);
+  closers.push(() => expiry.stop());
 
   /**
    * Binds one listener: plaintext on `plain`, or, when the config gives it a TLS policy, a TLS front whose
@@ -81,7 +85,15 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       return { port: await listen(plain, host, port), secure: false };
     }
     const front = await createTlsFront(
-      { listener: name, policy, sni: input.tls.sni, reloadIntervalMs: input.tls.reloadIntervalMs, alpn, log },
+      {
+        listener: name,
+        policy,
+        sni: input.tls.sni,
+        reloadIntervalMs: input.tls.reloadIntervalMs,
+        alpn,
+        log,
+        onCertificates: (listener, certs) => expiry.update(listener, certs),
+      },
       acceptTls,
     );
     fronts[name] = front;
@@ -133,9 +145,12 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
           `[[models]] name = "..." backends = ["http://tei-host:8080"] (see README).`,
       );
     }
+    const backendTls = await loadBackendTls(config.backend.tls);
+    expiry.update('backend', backendTls.certs);
     const replicas = new ReplicaSets(config.models, {
       timeoutMs: config.backend.timeoutMs,
       infoRefreshMs: config.backend.infoRefreshMs,
+      tls: backendTls.tls,
     });
     closers.push(() => replicas.close());
     await replicas.start();
@@ -171,11 +186,13 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       maxQueue: config.pool.maxQueue,
       models: config.models.map((m) => ({ name: m.name, tokenizer: m.tokenizer })),
       backendTimeoutMs: config.backend.timeoutMs,
+      backendTls: backendTls.tls,
       backendSlots: replicas.replicas.length,
     });
     closers.push(() => pool.close());
     const pipeline = new Pipeline(config, replicas, pool);
     const metrics = createMetrics();
+    metrics.watchCertificates(expiry);
     const clients = new ClientDirectory(config.authz, (name) => replicas.resolve(name));
     const observe: RequestObserver = (route, status, seconds, client) => {
       metrics.recordRequest(route, status, seconds, client.label);

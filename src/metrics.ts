@@ -8,6 +8,8 @@
  * - `tei_router_request_duration_seconds{route}`: time from request start to the reply's last byte (or the close).
  * - `tei_router_grpc_requests_total{method,code,client}` and `tei_router_grpc_request_duration_seconds{method}`:
  *   gRPC calls by full method path ("/tei.v1.Embed/Embed": only registered methods reach the counter) and status.
+ * - `tei_router_tls_certificate_not_after_seconds{source,role,path,serial}`: notAfter of each loaded certificate
+ *   (source: grpc, http, admin or backend; role: server, ca, sni:<name>, backend-ca, backend-client).
  * - `tei_router_backend_up{model,backend}`: 1 while a configured backend is usable (state up), else 0; read from
  *   the replica sets at scrape time.
  *
@@ -17,6 +19,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaSets } from './backend/replicas.js';
+import type { CertificateSource } from './tls/expiry.js';
 
 /** The most distinct `route` label values; beyond it a route is recorded as "other". */
 export const MAX_ROUTES = 64;
@@ -30,6 +33,8 @@ export interface RouterMetrics {
   recordRequest(route: string, status: number, seconds: number, client: string): void;
   /** Records one finished gRPC call: full method path, status code, seconds, client label. */
   recordGrpc(method: string, code: number, seconds: number, client: string): void;
+  /** Reports `tei_router_tls_certificate_not_after_seconds` for these certificates (read at scrape time). */
+  watchCertificates(certs: { all(): CertificateSource[] }): void;
   /** Reports `tei_router_backend_up` for these replica sets (idempotent: the last call wins). */
   watchBackends(replicas: ReplicaSets): void;
 }
@@ -72,6 +77,22 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
     registers,
   });
   let watched: ReplicaSets | undefined;
+  let certificates: { all(): CertificateSource[] } | undefined;
+  new Gauge({
+    name: 'tei_router_tls_certificate_not_after_seconds',
+    help: 'notAfter (Unix seconds) of each certificate the router has loaded: listener server certs and CAs, SNI certs, backend CA and client cert',
+    labelNames: ['source', 'role', 'path', 'serial'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { source, cert } of certificates?.all() ?? []) {
+        this.set(
+          { source, role: cert.role, path: cert.path, serial: cert.serial },
+          cert.notAfter.getTime() / 1000,
+        );
+      }
+    },
+  });
   new Gauge({
     name: 'tei_router_backend_up',
     help: '1 while a configured TEI backend is usable (its /info answered at the last refresh), else 0',
@@ -99,6 +120,9 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
     recordGrpc(method, code, seconds, client) {
       grpcCalls.inc({ method, code: String(code), client });
       grpcDuration.observe({ method }, seconds);
+    },
+    watchCertificates(c) {
+      certificates = c;
     },
     watchBackends(replicas) {
       watched = replicas;

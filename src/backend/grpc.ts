@@ -83,7 +83,11 @@ export class GrpcBackend implements TeiBackend {
     this.url = `${url.protocol}//${url.hostname}:${port}`;
     this.timeoutMs = options.timeoutMs;
     this.apiKey = options.apiKey;
-    const credentials = secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    const tls = options.tls;
+    const pem = (s: string | undefined) => (s === undefined ? null : Buffer.from(s));
+    const credentials = secure
+      ? grpc.credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert))
+      : grpc.credentials.createInsecure();
     const target = `${url.hostname}:${port}`;
     this.clients = Array.from(
       { length: Math.max(1, options.connections ?? 1) },

@@ -74,10 +74,12 @@ export class HttpBackend implements TeiBackend {
     } else {
       // https: h2 when the server offers it by ALPN; one stream per connection, since the same clients must not
       // pipeline if ALPN picks HTTP/1.1.
+      const tls = url.protocol === 'https:' ? options.tls : undefined;
       this.pool = new Pool(url.origin, {
         connections: options.connections ?? null,
         pipelining: 1,
         allowH2: url.protocol === 'https:',
+        ...(tls ? { connect: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}),
       });
     }
   }

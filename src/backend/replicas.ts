@@ -7,6 +7,7 @@ import type { ModelConfig } from '../config.js';
 import { RouterError } from '../errors.js';
 import type { BackendView } from '../workers/protocol.js';
 import { createBackend } from './index.js';
+import type { BackendTls } from './types.js';
 import type { BackendInfo, TeiBackend } from './types.js';
 
 export type BackendState = 'unknown' | 'up' | 'down';
@@ -29,7 +30,7 @@ export class ReplicaSets {
 
   constructor(
     readonly models: readonly ModelConfig[],
-    private readonly options: { timeoutMs: number; infoRefreshMs: number },
+    private readonly options: { timeoutMs: number; infoRefreshMs: number; tls?: BackendTls },
   ) {
     for (const m of models) {
       const list: Replica[] = [];
@@ -38,7 +39,7 @@ export class ReplicaSets {
           index: this.replicas.length,
           url,
           model: m.name,
-          client: createBackend(url, { timeoutMs: options.timeoutMs }),
+          client: createBackend(url, { timeoutMs: options.timeoutMs, tls: options.tls }),
           info: undefined,
           state: 'unknown',
           lastError: undefined,

@@ -159,6 +159,17 @@ export interface BackendOptions {
   h2c?: boolean;
   /** TEI's --api-key: sent as `authorization: Bearer <key>` (HTTP header or gRPC metadata). */
   apiKey?: string;
+  /** https:// and grpcs:// only: the CA to verify the backend with, and the client certificate to present. */
+  tls?: BackendTls;
+}
+
+/** TLS material for backends, as PEM text (plain data: it crosses into the worker threads). */
+export interface BackendTls {
+  /** CA bundle; undefined: the system roots. */
+  ca?: string;
+  /** Client certificate chain and key presented to backends behind mTLS; both or neither. */
+  cert?: string;
+  key?: string;
 }
 
 export type { Prediction, Rank, SparseValue, Token };

@@ -8,12 +8,14 @@ import { Piscina } from 'piscina';
 import { RouterError } from '../errors.js';
 import type { EmbedTask, EmbedTaskResult, WorkerData, WorkerModel } from '../workers/protocol.js';
 import { transferList } from './text-batch.js';
+import type { BackendTls } from '../backend/types.js';
 
 export interface PoolOptions {
   threads: number;
   maxQueue: number;
   models: WorkerModel[];
   backendTimeoutMs: number;
+  backendTls?: BackendTls;
   /** Number of backend slots for the shared load counters. */
   backendSlots: number;
 }
@@ -34,6 +36,7 @@ export class EmbedPool {
     const workerData: WorkerData = {
       models: options.models,
       backendTimeoutMs: options.backendTimeoutMs,
+      backendTls: options.backendTls,
       load: shared,
     };
     this.piscina = new Piscina({

@@ -52,7 +52,7 @@ export function parseCertBundle(pem: Buffer, path: string, what: string): X509Ce
   });
 }
 
-function loaded(role: string, path: string, c: X509Certificate): LoadedCert {
+export function loadedCert(role: string, path: string, c: X509Certificate): LoadedCert {
   return {
     role,
     path,
@@ -104,11 +104,12 @@ export async function loadListenerMaterial(
   const cert = await read(policy.certPath, 'cert_path', files);
   const key = await read(policy.keyPath, 'key_path', files);
   const chain = checkKeyPair(cert, key, policy.certPath, policy.keyPath);
-  const certs: LoadedCert[] = [loaded('server', policy.certPath, chain[0])];
+  const certs: LoadedCert[] = [loadedCert('server', policy.certPath, chain[0])];
   const options: tls.SecureContextOptions = { cert, key, minVersion: 'TLSv1.2' };
   if (policy.caPath !== undefined) {
     const ca = await read(policy.caPath, 'ca_path', files);
-    for (const c of parseCertBundle(ca, policy.caPath, 'ca_path')) certs.push(loaded('ca', policy.caPath, c));
+    for (const c of parseCertBundle(ca, policy.caPath, 'ca_path'))
+      certs.push(loadedCert('ca', policy.caPath, c));
     options.ca = ca;
   }
   if (policy.crlPath !== undefined) {
@@ -131,7 +132,7 @@ export async function loadListenerMaterial(
     const sCert = await read(e.certPath, `tls.sni "${e.serverName}" cert_path`, files);
     const sKey = await read(e.keyPath, `tls.sni "${e.serverName}" key_path`, files);
     const sChain = checkKeyPair(sCert, sKey, e.certPath, e.keyPath);
-    certs.push(loaded(`sni:${e.serverName}`, e.certPath, sChain[0]));
+    certs.push(loadedCert(`sni:${e.serverName}`, e.certPath, sChain[0]));
     sni.set(e.serverName, context({ ...options, cert: sCert, key: sKey }, `tls.sni "${e.serverName}"`));
   }
   return { options, sni, certs, files, serial: chain[0].serialNumber.toLowerCase() };

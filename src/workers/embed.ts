@@ -25,7 +25,7 @@ const MAX_PARALLEL_BATCHES = 8;
 function backendFor(url: string): TeiBackend {
   let b = backends.get(url);
   if (!b) {
-    b = createBackend(url, { timeoutMs: data.backendTimeoutMs });
+    b = createBackend(url, { timeoutMs: data.backendTimeoutMs, tls: data.backendTls });
     backends.set(url, b);
   }
   return b;

@@ -7,6 +7,7 @@ import type { TeiErrorType } from '../tei/errors.js';
 import type { TruncationDirection } from '../tei/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { TextBatch } from '../pipeline/text-batch.js';
+import type { BackendTls } from '../backend/types.js';
 
 /** Per-model facts every worker needs, given once at pool start (workerData). */
 export interface WorkerModel {
@@ -18,6 +19,8 @@ export interface WorkerModel {
 export interface WorkerData {
   models: WorkerModel[];
   backendTimeoutMs: number;
+  /** TLS material for https:// and grpcs:// backends. */
+  backendTls: BackendTls | undefined;
   /** Int32 in-flight input counters, one per backend index, shared by all workers (least-loaded choice). */
   load: SharedArrayBuffer;
 }
