@@ -11,6 +11,7 @@ import { createTlsFront } from './tls/server.js';
 import { ClientDirectory } from './tls/clients.js';
 import { accessLine } from './tls/access-log.js';
 import { loadBackendTls } from './tls/backend.js';
+import { identityHeaders } from './tls/forwarded.js';
 import { CertificateExpiry } from './tls/expiry.js';
 import type { RequestObserver } from './ingress/http/dispatch.js';
 import type { TlsFront } from './tls/server.js';
@@ -151,6 +152,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       timeoutMs: config.backend.timeoutMs,
       infoRefreshMs: config.backend.infoRefreshMs,
       tls: backendTls.tls,
+      extraHeaders: identityHeaders(config.backend.identityHeader),
     });
     closers.push(() => replicas.close());
     await replicas.start();

@@ -23,6 +23,11 @@ export const errorCatalogue = {
     kind: 'invalid_argument',
     summary: 'A command-line flag or environment variable has a value of the wrong type or out of range.',
   },
+  ROUTER_ERR_CLI_FILE: {
+    kind: 'invalid_argument',
+    summary:
+      'A file a command reads or writes is missing, unreadable, already exists (without --force), or not what was expected (e.g. a certificate from another CA).',
+  },
   ROUTER_ERR_CLI_NOT_AVAILABLE: {
     kind: 'unavailable',
     summary: 'The subcommand is listed but not built yet in this version.',

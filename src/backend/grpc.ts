@@ -74,6 +74,7 @@ export class GrpcBackend implements TeiBackend {
   private nextClient = 0;
   private readonly timeoutMs: number;
   private readonly apiKey: string | undefined;
+  private readonly extraHeaders: BackendOptions['extraHeaders'];
   private infoCache: Promise<BackendInfo> | undefined;
   private readonly embedStream: Method<Msg, EmbedResponseMessage>;
 
@@ -83,6 +84,7 @@ export class GrpcBackend implements TeiBackend {
     this.url = `${url.protocol}//${url.hostname}:${port}`;
     this.timeoutMs = options.timeoutMs;
     this.apiKey = options.apiKey;
+    this.extraHeaders = options.extraHeaders;
     const tls = options.tls;
     const pem = (s: string | undefined) => (s === undefined ? null : Buffer.from(s));
     const credentials = secure
@@ -106,6 +108,7 @@ export class GrpcBackend implements TeiBackend {
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     if (this.apiKey !== undefined) md.set('authorization', `Bearer ${this.apiKey}`);
+    for (const [k, v] of Object.entries(this.extraHeaders?.() ?? {})) md.set(k, v);
     return md;
   }
 

@@ -56,11 +56,13 @@ export class HttpBackend implements TeiBackend {
   private readonly postHeaders: Record<string, string>;
   private readonly getHeaders: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly extraHeaders: BackendOptions['extraHeaders'];
 
   constructor(url: URL, options: BackendOptions) {
     this.url = displayUrl(url);
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
+    this.extraHeaders = options.extraHeaders;
     this.getHeaders = options.apiKey !== undefined ? { authorization: `Bearer ${options.apiKey}` } : {};
     this.postHeaders = { ...this.getHeaders, 'content-type': 'application/json' };
     if (options.h2c) {
@@ -84,6 +86,11 @@ export class HttpBackend implements TeiBackend {
     }
   }
 
+  private headersFor(base: Record<string, string>): Record<string, string> {
+    const extra = this.extraHeaders?.();
+    return extra ? { ...base, ...extra } : base;
+  }
+
   /** One request and its whole body, inside a CallScope; `read` turns the answer into the result or throws. */
   private call<T>(
     route: string,
@@ -99,7 +106,7 @@ export class HttpBackend implements TeiBackend {
         const res = await this.pool.request({
           path: this.prefix + route,
           method: body === null ? 'GET' : 'POST',
-          headers: body === null ? this.getHeaders : this.postHeaders,
+          headers: this.headersFor(body === null ? this.getHeaders : this.postHeaders),
           body,
           signal: scope.signal,
         });

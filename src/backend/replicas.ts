@@ -30,7 +30,12 @@ export class ReplicaSets {
 
   constructor(
     readonly models: readonly ModelConfig[],
-    private readonly options: { timeoutMs: number; infoRefreshMs: number; tls?: BackendTls },
+    private readonly options: {
+      timeoutMs: number;
+      infoRefreshMs: number;
+      tls?: BackendTls;
+      extraHeaders?: () => Record<string, string> | undefined;
+    },
   ) {
     for (const m of models) {
       const list: Replica[] = [];
@@ -39,7 +44,11 @@ export class ReplicaSets {
           index: this.replicas.length,
           url,
           model: m.name,
-          client: createBackend(url, { timeoutMs: options.timeoutMs, tls: options.tls }),
+          client: createBackend(url, {
+            timeoutMs: options.timeoutMs,
+            tls: options.tls,
+            extraHeaders: options.extraHeaders,
+          }),
           info: undefined,
           state: 'unknown',
           lastError: undefined,

@@ -159,6 +159,11 @@ export interface BackendOptions {
   h2c?: boolean;
   /** TEI's --api-key: sent as `authorization: Bearer <key>` (HTTP header or gRPC metadata). */
   apiKey?: string;
+  /**
+   * Extra request headers (gRPC: metadata) for the call being made now, read per request; e.g. the client identity
+   * header. Called on the thread that makes the call.
+   */
+  extraHeaders?: () => Record<string, string> | undefined;
   /** https:// and grpcs:// only: the CA to verify the backend with, and the client certificate to present. */
   tls?: BackendTls;
 }

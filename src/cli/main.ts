@@ -5,6 +5,7 @@ import { RouterError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import type { CommandSpec } from './flags.js';
 import { helpText, parseFlags } from './flags.js';
+import { certsCommand, certsHelp, runCerts } from './certs.js';
 import { simCommand, simOptionsFromFlags } from './sim.js';
 import { configFromFlags, serveCommand } from './serve.js';
 
@@ -13,20 +14,14 @@ interface Subcommand {
   run?: (argv: string[]) => Promise<void>;
   /** Why it cannot run yet. */
   unavailable?: string;
+  /** --help text when the command has sub-commands of its own (default: the spec's). */
+  help?: (argv: string[]) => string;
 }
 
 const subcommands: Record<string, Subcommand> = {
   sim: { spec: simCommand, run: runSim },
   serve: { spec: serveCommand, run: runServe },
-  certs: {
-    spec: {
-      name: 'certs',
-      summary: 'Generate a development PKI for mTLS.',
-      usage: 'tei-router certs',
-      flags: [],
-    },
-    unavailable: 'certificate generation is not built yet in this version',
-  },
+  certs: { spec: certsCommand, run: runCerts, help: certsHelp },
   'bench-client': {
     spec: {
       name: 'bench-client',
@@ -123,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(
-        helpText(sub.spec) + (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''),
+        (sub.help ? sub.help(rest) : helpText(sub.spec)) +
+          (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''),
       );
       return 0;
     }

@@ -11,6 +11,7 @@
  * the connection right after the handshake when the certificate fails verification (logged with the reason).
  */
 import { X509Certificate } from 'node:crypto';
+import type net from 'node:net';
 import tls from 'node:tls';
 import type { SniEntry, TlsListener, TlsPolicyConfig } from '../config.js';
 import { RouterError } from '../errors.js';
@@ -106,8 +107,14 @@ function peerOf(socket: tls.TLSSocket): X509Certificate | null {
   }
 }
 
+/** Peer addresses by raw socket, recorded at accept: a failed handshake's TLS socket has lost its own. */
+const peers = new WeakMap<object, string>();
+
 function remoteOf(socket: tls.TLSSocket): string {
-  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  if (socket.remoteAddress) return `${socket.remoteAddress}:${socket.remotePort ?? '?'}`;
+  // Node keeps the accepted socket as `_parent` of the TLS socket wrapping it (not public API: hence the fallback)
+  const parent = (socket as unknown as { _parent?: object })._parent;
+  return (parent && peers.get(parent)) ?? 'unknown peer';
 }
 
 export async function createTlsFront(
@@ -134,6 +141,9 @@ export async function createTlsFront(
       : {}),
   });
 
+  server.on('connection', (raw: net.Socket) => {
+    peers.set(raw, `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`);
+  });
   const sockets = new Set<tls.TLSSocket>();
   const byRemote = new Map<string, ConnectionAuth>();
   server.on('secureConnection', (socket: tls.TLSSocket) => {

@@ -88,7 +88,7 @@ describe('tei-router CLI', () => {
     const cmd = run(['frobnicate']);
     assert.equal(cmd.status, 2);
     assert.match(cmd.stderr, /unknown command "frobnicate".*\[ROUTER_ERR_CLI_UNKNOWN_COMMAND\]/);
-    const notYet = run(['certs']);
+    const notYet = run(['bench-client']);
     assert.equal(notYet.status, 2);
     assert.match(notYet.stderr, /\[ROUTER_ERR_CLI_NOT_AVAILABLE\]/);
     const badConfig = run(['serve', '--config', '/nonexistent/router.toml']);

@@ -17,6 +17,42 @@ import { makeTestPki } from '../helpers/pki.js';
 import type { TestPki } from '../helpers/pki.js';
 import { grpcClient, request, sim, unary } from '../helpers/sim.js';
 import https from 'node:https';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+
+function withoutHost(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const { host: _host, ...rest } = h;
+  return rest;
+}
+
+/** An HTTP pass-through to `target` that records each request's path and x-forwarded-client-cert header. */
+async function recordingProxy(
+  target: string,
+  seen: Array<{ url: string; xfcc: string | undefined }>,
+): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', xfcc: req.headers['x-forwarded-client-cert'] as string | undefined });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      const up = http.request(
+        target + (req.url ?? ''),
+        { method: req.method, headers: withoutHost(req.headers) },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
 
 function embed(
   port: number,
@@ -57,10 +93,13 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
   let batch: Issued;
   let stranger: Issued;
   const logs: string[] = [];
+  const seen: Array<{ url: string; xfcc: string | undefined }> = [];
+  let recorder: { url: string; server: http.Server };
 
   before(async () => {
     pki = await makeTestPki();
     backend = await sim({ modelId: 'mini' });
+    recorder = await recordingProxy(backend.url, seen);
     search = await pki.issue({ subject: 'CN=search-svc,O=Test Org', usage: 'client' });
     batch = await pki.issue({
       subject: 'CN=batch',
@@ -82,6 +121,8 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
         'threads = 1',
         '[log]',
         'access = true',
+        '[backend]',
+        'identity_header = "x-forwarded-client-cert"',
         '[tls]',
         `cert_path = "${pki.paths.cert}"`,
         `key_path = "${pki.paths.key}"`,
@@ -98,13 +139,14 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
         `backends = ["${backend.url}"]`,
         '[[models]]',
         'name = "big"',
-        `backends = ["${backend.url}"]`,
+        `backends = ["${recorder.url}"]`,
       ].join('\n'),
     );
     app = await startApp(loadConfig({ file: toml }), { log: (l) => logs.push(l) });
   });
   after(async () => {
     await app.close();
+    recorder.server.close();
     await backend.close();
     pki.remove();
   });
@@ -150,6 +192,42 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
       return true;
     });
     teiClient.close();
+  });
+
+  it('forwards the client identity to backends in backend.identity_header on forwarded calls', async () => {
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: app.ports.http,
+          path: '/tokenize',
+          method: 'POST',
+          servername: 'localhost',
+          ca: pki.ca.certPem,
+          cert: batch.certPem,
+          key: batch.keyPem,
+          agent: false,
+          headers: {
+            'content-type': 'application/json',
+            'x-model': 'big',
+            'x-forwarded-client-cert': 'forged',
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ inputs: 'hello' }));
+    });
+    assert.equal(r, 200);
+    const call = seen.find((x) => x.url === '/tokenize');
+    assert.ok(call, JSON.stringify(seen));
+    assert.match(
+      call.xfcc ?? '',
+      /^Hash=[0-9a-f]{64};Subject="CN=batch";URI=spiffe:\/\/test.org\/ns\/jobs\/sa\/batch;SNI=localhost$/,
+    );
   });
 
   it('labels metrics with the client name (bounded: names, anonymous, other) and logs identity per request', async () => {

@@ -17,16 +17,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 
 interface Example {
-  kind: 'sh' | 'mjs';
+  kind: 'sh' | 'mjs' | 'mtls' | 'mtls-client';
   code: string;
   line: number;
 }
 
 function examples(): Example[] {
   const out: Example[] = [];
-  const re = /<!-- example:(sh|mjs) -->\n```\w*\n([\s\S]*?)```/g;
+  const re = /<!-- example:(sh|mjs|mtls|mtls-client) -->\n```\w*\n([\s\S]*?)```/g;
   for (let m = re.exec(readme); m; m = re.exec(readme)) {
-    out.push({ kind: m[1] as 'sh' | 'mjs', code: m[2], line: readme.slice(0, m.index).split('\n').length });
+    out.push({
+      kind: m[1] as Example['kind'],
+      code: m[2],
+      line: readme.slice(0, m.index).split('\n').length,
+    });
   }
   return out;
 }
@@ -96,10 +100,10 @@ describe('README examples against `tei-router serve` with no config', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('marks the four examples the README promises (curl, OpenAI SDK, gRPC, Arrow round trip)', () => {
+  it('marks the examples the README promises (curl, OpenAI SDK, gRPC, Arrow round trip, mTLS quick start)', () => {
     assert.deepEqual(
       found.map((e) => e.kind),
-      ['sh', 'mjs', 'mjs', 'mjs'],
+      ['sh', 'mjs', 'mjs', 'mjs', 'mtls', 'mtls-client'],
       'README example markers moved or were removed',
     );
   });
@@ -137,4 +141,67 @@ describe('README examples against `tei-router serve` with no config', () => {
       assert.equal(r.stdout.trim(), expected.trim(), `README line ${ex.line}`);
     });
   }
+});
+
+describe('README mTLS quick start, run as written in a fresh directory', () => {
+  const bin = `${process.execPath} ${path.join(root, 'bin/tei-router.js')}`;
+  /** `npx tei-router` and `npm start` are what this repository's bin runs; ports come from the environment. */
+  const local = (cmd: string) => cmd.replace(/npx tei-router/g, bin).replace(/npm start/g, `${bin} serve`);
+  let dir: string;
+  let child: ChildProcess | undefined;
+  const ports: Record<string, number> = {};
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(root, 'node_modules', '.readme-mtls-'));
+    for (const p of ['8080', '9001', '9000']) ports[p] = await freePort();
+  });
+  after(async () => {
+    if (child && child.exitCode === null && child.pid !== undefined) {
+      process.kill(-child.pid, 'SIGTERM');
+      await once(child, 'exit');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('certs init, the router with the three TLS variables, curl with the client certificate', async () => {
+    const server = examples().find((e) => e.kind === 'mtls');
+    const client = examples().find((e) => e.kind === 'mtls-client');
+    assert.ok(server && client, 'the README has no mtls / mtls-client example');
+    const [init, start] = commands(server.code);
+    const made = spawnSync('bash', ['-c', local(init)], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(made.status, 0, `\`${init}\` failed: ${made.stderr}`);
+    // its own process group, so that after() stops the shell and the router it started together
+    child = spawn('bash', ['-c', local(start)], {
+      cwd: dir,
+      detached: true,
+      env: {
+        ...process.env,
+        TEI_ROUTER_HTTP_PORT: String(ports['8080']),
+        TEI_ROUTER_GRPC_PORT: String(ports['9001']),
+        TEI_ROUTER_ADMIN_PORT: String(ports['9000']),
+        TEI_ROUTER_POOL_THREADS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', () => (/admin .* on http/.test(out) ? resolve() : undefined));
+      child!.once('exit', (code) => reject(new Error(`the router exited ${code}: ${out}`)));
+    });
+    assert.match(out, /http listener: TLS, client certificates require/);
+    const [curl] = commands(client.code);
+    const withPort = curl.replace('localhost:8080', `localhost:${ports['8080']}`);
+    const r = spawnSync('bash', ['-c', withPort], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, `\`${curl}\` failed: ${r.stderr}`);
+    const rows = JSON.parse(r.stdout) as number[][];
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].length, 384);
+    // without the client certificate: the handshake fails, as the README says
+    const anon = withPort.replace(/--cert \S+ --key \S+ /, '').replace('curl -sf', 'curl -sS');
+    const refused = spawnSync('bash', ['-c', anon], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(refused.status, 0, anon);
+    assert.match(refused.stderr, /certificate required/);
+  });
 });

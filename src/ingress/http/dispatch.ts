@@ -7,6 +7,7 @@ import { isJsonContentType } from '../../net/content-type.js';
 import { errorReply, plainText } from './errors.js';
 import type { HttpReply, Route } from './types.js';
 import { ANONYMOUS } from '../../tls/clients.js';
+import { runAsClient } from '../../tls/forwarded.js';
 import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
 
 export interface HttpLimits {
@@ -91,16 +92,18 @@ export function createDispatcher(
     }
     const client = req.client ?? ANONYMOUS;
     try {
-      return await route.handler({
-        method: req.method,
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body,
-        signal: req.signal,
-        client,
-        authorizeModel: (model) => clients?.checkModel(client, model),
-      });
+      return await runAsClient(client, () =>
+        route.handler({
+          method: req.method,
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body,
+          signal: req.signal,
+          client,
+          authorizeModel: (model) => clients?.checkModel(client, model),
+        }),
+      );
     } catch (err) {
       if (req.signal.aborted) return null;
       return errorReply(err, route.openai === true);
