@@ -11,7 +11,7 @@ import { createTlsFront } from './tls/server.js';
 import { ClientDirectory } from './tls/clients.js';
 import { accessLine } from './tls/access-log.js';
 import { loadBackendTls } from './tls/backend.js';
-import { identityHeaders } from './tls/forwarded.js';
+import { forwardedHeaders } from './tls/forwarded.js';
 import { CertificateExpiry } from './tls/expiry.js';
 import type { RequestObserver } from './ingress/http/dispatch.js';
 import type { TlsFront } from './tls/server.js';
@@ -65,6 +65,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     for (const c of closers.reverse()) await c();
   };
   const fronts: Partial<Record<TlsListener, TlsFront>> = {};
+  let handshakeObserver: ((listener: string, failure?: string) => void) | undefined;
   const expiry = new CertificateExpiry(input.tls.expiryWarningDays, log);
   closers.push(() => expiry.stop());
 
@@ -94,6 +95,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         alpn,
         log,
         onCertificates: (listener, certs) => expiry.update(listener, certs),
+        onHandshake: (listener, failure) => handshakeObserver?.(listener, failure),
       },
       acceptTls,
     );
@@ -152,7 +154,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       timeoutMs: config.backend.timeoutMs,
       infoRefreshMs: config.backend.infoRefreshMs,
       tls: backendTls.tls,
-      extraHeaders: identityHeaders(config.backend.identityHeader),
+      extraHeaders: forwardedHeaders(config.backend.identityHeader),
     });
     closers.push(() => replicas.close());
     await replicas.start();
@@ -192,13 +194,27 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       backendSlots: replicas.replicas.length,
     });
     closers.push(() => pool.close());
-    const pipeline = new Pipeline(config, replicas, pool);
     const metrics = createMetrics();
     metrics.watchCertificates(expiry);
+    metrics.watchBackends(replicas);
+    handshakeObserver = (listener, failure) => metrics.recordHandshake(listener, failure);
+    const pipeline = new Pipeline(config, replicas, pool, {
+      task: (model, result) => {
+        metrics.recordTask(model, result);
+        for (const b of result.stats.batches) replicas.recordCall(b.backend, b.ns, b.error);
+      },
+    });
+    metrics.watchLoad({
+      inflightRequests: pipeline.inflightRequests,
+      pendingTexts: pipeline.pendingTexts,
+      backendLoad: pool.load,
+      poolUtilization: () => pool.utilization,
+      poolQueueDepth: () => pool.queueSize,
+    });
     const clients = new ClientDirectory(config.authz, (name) => replicas.resolve(name));
-    const observe: RequestObserver = (route, status, seconds, client) => {
-      metrics.recordRequest(route, status, seconds, client.label);
-      if (config.log.access) log(accessLine('http', route, status, seconds, client));
+    const observe: RequestObserver = (route, status, seconds, scope) => {
+      metrics.recordRequest({ protocol: 'http', route, code: status, seconds, scope });
+      if (config.log.access) log(accessLine(route, status, seconds, scope));
     };
     const routes = new Map([
       ...createRoutes({ pipeline }),
@@ -228,9 +244,9 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       },
       connection: (remote) => fronts.grpc?.authFor(remote),
       clients,
-      observe: (method, code, seconds, client) => {
-        metrics.recordGrpc(method, code, seconds, client.label);
-        if (config.log.access) log(accessLine('grpc', method, code, seconds, client));
+      observe: (method, code, seconds, scope) => {
+        metrics.recordRequest({ protocol: 'grpc', route: method, code, seconds, scope });
+        if (config.log.access) log(accessLine(method, code, seconds, scope));
       },
     });
     closers.push(() => grpcServer.forceShutdown());

@@ -81,3 +81,10 @@ export function describeCause(err: unknown): string {
   }
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
+
+/** A bounded label for a failed backend call (metrics, stats): the TEI error type or the router error code. */
+export function callErrorLabel(err: unknown): string {
+  if (err instanceof TeiError) return err.errorType;
+  if (err instanceof RouterError) return err.code;
+  return 'ROUTER_ERR_INTERNAL';
+}

@@ -22,6 +22,9 @@ export interface Replica {
   lastError: string | undefined;
 }
 
+/** Called for every finished backend call: the replica, wall time, error label (undefined: success). */
+export type CallListener = (replica: Replica, ns: number, error: string | undefined) => void;
+
 export class ReplicaSets {
   readonly replicas: Replica[] = [];
   private readonly byModel = new Map<string, Replica[]>();
@@ -59,6 +62,23 @@ export class ReplicaSets {
       this.byModel.set(m.name, list);
       for (const n of [m.name, ...m.aliases]) this.names.set(n, m.name);
     }
+  }
+
+  private readonly callListeners: CallListener[] = [];
+
+  /** Subscribes to every backend call's outcome (metrics; the fleet's passive health builds on it). */
+  onCall(listener: CallListener): void {
+    this.callListeners.push(listener);
+  }
+
+  /**
+   * Reports one finished call to replica `index` (from the main thread's forwarder, or from a worker's task stats):
+   * wall time and, for a failure, a bounded error label (a ROUTER_ERR_* code or a TEI error type).
+   */
+  recordCall(index: number, ns: number, error?: string): void {
+    const r = this.replicas[index];
+    if (!r) return;
+    for (const l of this.callListeners) l(r, ns, error);
   }
 
   /** The configured model a name or alias refers to. */

@@ -8,10 +8,12 @@ import { helpText, parseFlags } from './flags.js';
 import { certsCommand, certsHelp, runCerts } from './certs.js';
 import { simCommand, simOptionsFromFlags } from './sim.js';
 import { configFromFlags, serveCommand } from './serve.js';
+import { benchClientCommand, runBenchClient } from './bench-client.js';
 
 interface Subcommand {
   spec: CommandSpec;
-  run?: (argv: string[]) => Promise<void>;
+  /** Resolves with the exit status (undefined: 0). */
+  run?: (argv: string[]) => Promise<number | void>;
   /** Why it cannot run yet. */
   unavailable?: string;
   /** --help text when the command has sub-commands of its own (default: the spec's). */
@@ -22,15 +24,7 @@ const subcommands: Record<string, Subcommand> = {
   sim: { spec: simCommand, run: runSim },
   serve: { spec: serveCommand, run: runServe },
   certs: { spec: certsCommand, run: runCerts, help: certsHelp },
-  'bench-client': {
-    spec: {
-      name: 'bench-client',
-      summary: 'Load-test a router or TEI endpoint (tei-manager bench-client compatible).',
-      usage: 'tei-router bench-client [flags]',
-      flags: [],
-    },
-    unavailable: 'the benchmark client is not built yet in this version',
-  },
+  'bench-client': { spec: benchClientCommand, run: runBenchClient },
 };
 
 function version(): string {
@@ -126,8 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!sub.run) {
       throw new RouterError('ROUTER_ERR_CLI_NOT_AVAILABLE', `tei-router ${name}: ${sub.unavailable}`);
     }
-    await sub.run(rest);
-    return 0;
+    return (await sub.run(rest)) ?? 0;
   } catch (err) {
     if (err instanceof RouterError) {
       process.stderr.write(`${err.message} [${err.code}]\n`);

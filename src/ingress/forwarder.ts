@@ -3,10 +3,11 @@
  * in round-robin order, a refused connection moving on to the next replica, batches cut into chunks of the
  * replicas' max_client_batch_size and answered in order with their metadata merged.
  */
-import { BackendError } from '../backend/errors.js';
+import { BackendError, callErrorLabel } from '../backend/errors.js';
 import type { Replica, ReplicaSets } from '../backend/replicas.js';
 import type { BackendProtocol, ForwardCall, ForwardOp, ForwardResult } from '../backend/types.js';
 import { RouterError } from '../errors.js';
+import { currentScope } from '../request-scope.js';
 import type { ResponseMetadata } from '../tei/types.js';
 
 /** Merges chunk metadata: chars and tokens summed, times averaged weighted by each chunk's item count. */
@@ -84,9 +85,19 @@ export function createForwarder(replicas: ReplicaSets) {
   ): Promise<ForwardResult<O>> {
     let last: unknown;
     for (const { replica } of order) {
+      const started = process.hrtime.bigint();
+      const took = () => {
+        const ns = Number(process.hrtime.bigint() - started);
+        const scope = currentScope();
+        if (scope) scope.stages.backendNs += ns;
+        return ns;
+      };
       try {
-        return await replica.client.forward(make(replica), signal);
+        const result = await replica.client.forward(make(replica), signal);
+        replicas.recordCall(replica.index, took());
+        return result;
       } catch (err) {
+        replicas.recordCall(replica.index, took(), callErrorLabel(err));
         if (err instanceof BackendError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE' && !signal.aborted) {
           last = err;
           continue;

@@ -9,7 +9,10 @@ import { concatTextBatches } from './text-batch.js';
 export interface Part {
   texts: TextBatch;
   signal?: AbortSignal;
-  resolve: (rows: { start: number; count: number; part: number; task: unknown }) => void;
+  /** An opaque value carried to `execute` (the pipeline passes the request's traceparent). */
+  tag: string | undefined;
+  submittedAt: bigint;
+  resolve: (rows: { start: number; count: number; part: number; task: unknown; waitedNs: number }) => void;
   reject: (err: unknown) => void;
 }
 
@@ -35,16 +38,25 @@ export class Coalescer<R> {
 
   constructor(
     private readonly options: CoalescerOptions,
-    /** Runs one merged batch; `parts` are the row counts of the requests in it, in order. */
-    private readonly execute: (key: string, texts: TextBatch, parts: number[]) => Promise<R>,
+    /** Runs one merged batch; `parts` are the row counts of the requests in it, `tags` their tags, in order. */
+    private readonly execute: (
+      key: string,
+      texts: TextBatch,
+      parts: number[],
+      tags: Array<string | undefined>,
+    ) => Promise<R>,
   ) {}
 
-  /** Queues `texts` under `key`; resolves with this part's first row and row count in the task result. */
+  /**
+   * Queues `texts` under `key`; resolves with this part's first row and row count in the task result, and how long
+   * it waited for its task to start.
+   */
   submit(
     key: string,
     texts: TextBatch,
     signal?: AbortSignal,
-  ): Promise<{ result: R; start: number; count: number; part: number }> {
+    tag?: string,
+  ): Promise<{ result: R; start: number; count: number; part: number; waitedNs: number }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let group = this.groups.get(key);
@@ -65,9 +77,17 @@ export class Coalescer<R> {
       const part: Part = {
         texts,
         signal,
+        tag,
+        submittedAt: process.hrtime.bigint(),
         resolve: (r) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve({ result: r.task as R, start: r.start, count: r.count, part: r.part });
+          resolve({
+            result: r.task as R,
+            start: r.start,
+            count: r.count,
+            part: r.part,
+            waitedNs: r.waitedNs,
+          });
         },
         reject: (err) => {
           signal?.removeEventListener('abort', onAbort);
@@ -98,16 +118,24 @@ export class Coalescer<R> {
     if (parts.length === 0) return;
     const merged = concatTextBatches(parts.map((p) => p.texts));
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    const flushedAt = process.hrtime.bigint();
     this.execute(
       key,
       merged,
       parts.map((p) => p.texts.length),
+      parts.map((p) => p.tag),
     )
       .then(
         (task) => {
           let start = 0;
           parts.forEach((p, part) => {
-            p.resolve({ start, count: p.texts.length, part, task });
+            p.resolve({
+              start,
+              count: p.texts.length,
+              part,
+              task,
+              waitedNs: Number(flushedAt - p.submittedAt),
+            });
             start += p.texts.length;
           });
         },

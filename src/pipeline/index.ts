@@ -8,6 +8,7 @@ import { TeiError } from '../tei/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { BackendView, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
 import { Coalescer } from './coalescer.js';
+import { currentScope } from '../request-scope.js';
 import type { EmbedPool } from './pool.js';
 import type { TextBatch } from './text-batch.js';
 
@@ -29,8 +30,19 @@ export function taskErrorToException(e: TaskError): Error {
   return new RouterError(e.code, e.message);
 }
 
+/** Told about every finished worker task (the metrics implement it; the pipeline does not import them). */
+export interface PipelineObserver {
+  task(model: string, result: EmbedTaskOk, poolQueueNs: number): void;
+}
+
+type TaskOutcome = EmbedTaskOk & { poolQueueNs: number };
+
 export class Pipeline {
-  private readonly coalescer: Coalescer<EmbedTaskOk>;
+  private readonly coalescer: Coalescer<TaskOutcome>;
+  /** Texts accepted and not yet answered, per model (waiting to coalesce, queued for a worker, or at a backend). */
+  readonly pendingTexts = new Map<string, number>();
+  /** Embedding requests in the pipeline, per model. */
+  readonly inflightRequests = new Map<string, number>();
   /** Embedding width each model answered with last (for replies whose rows all lack text). */
   private readonly dims = new Map<string, number>();
 
@@ -38,8 +50,9 @@ export class Pipeline {
     private readonly config: RouterConfig,
     readonly replicas: ReplicaSets,
     private readonly pool: EmbedPool,
+    private readonly observer?: PipelineObserver,
   ) {
-    this.coalescer = new Coalescer<EmbedTaskOk>(
+    this.coalescer = new Coalescer<TaskOutcome>(
       {
         windowMs: (key) => {
           const { model } = JSON.parse(key) as { model: string };
@@ -47,12 +60,14 @@ export class Pipeline {
         },
         maxRows: 4096,
       },
-      async (key, texts, parts) => {
+      async (key, texts, parts, tags) => {
         const { model, params, replica } = JSON.parse(key) as {
           model: string;
           params: EmbedParams;
           replica: number | null;
         };
+        const traceparent = tags.find((t) => t !== undefined);
+        const dispatchedAtMs = performance.timeOrigin + performance.now();
         const result = await this.pool.run({
           kind: 'embed',
           model,
@@ -60,9 +75,12 @@ export class Pipeline {
           parts,
           params,
           backends: this.backendsFor(model, replica),
+          ...(traceparent ? { traceparent } : {}),
         });
         if (!result.ok) throw taskErrorToException(result.error);
-        return result;
+        const poolQueueNs = Math.max(0, Math.round((result.stats.startedAtMs - dispatchedAtMs) * 1e6));
+        this.observer?.task(model, result, poolQueueNs);
+        return Object.assign(result, { poolQueueNs });
       },
     );
   }
@@ -118,17 +136,37 @@ export class Pipeline {
     replica?: number,
   ): Promise<EmbedOutcome> {
     const key = JSON.stringify({ model, params, replica: replica ?? null });
-    const { result, start, count, part } = await this.coalescer.submit(key, texts, signal);
+    const scope = currentScope();
+    const add = (m: Map<string, number>, n: number) => m.set(model, (m.get(model) ?? 0) + n);
+    add(this.pendingTexts, texts.length);
+    add(this.inflightRequests, 1);
+    let submitted;
+    try {
+      submitted = await this.coalescer.submit(key, texts, signal, scope?.traceparent);
+    } finally {
+      add(this.pendingTexts, -texts.length);
+      add(this.inflightRequests, -1);
+    }
+    const { result, start, count, part, waitedNs } = submitted;
+    if (scope) {
+      scope.stages.coalesceNs += waitedNs;
+      scope.stages.poolQueueNs += result.poolQueueNs;
+      scope.stages.tokenizeNs += result.stats.tokenizeNs;
+      scope.stages.backendNs += result.stats.backendNs;
+      scope.texts += count;
+    }
     const partError = result.partErrors[part];
     if (partError) throw taskErrorToException(partError);
     const dim = result.dim;
     if (dim > 0 && params.dimensions === null) this.dims.set(model, dim);
     const alone = start === 0 && count * dim === result.vectors.length;
+    const tokens = sumRows(result.rowTokens, start, count);
+    if (scope) scope.tokens += tokens;
     return {
       rows: count,
       dim,
       vectors: alone ? result.vectors : result.vectors.subarray(start * dim, (start + count) * dim),
-      tokens: sumRows(result.rowTokens, start, count),
+      tokens,
       timings: result.timings,
     };
   }

@@ -48,6 +48,11 @@ export class EmbedPool {
     });
   }
 
+  /** Piscina's utilization (0..1): time running tasks over the capacity of its threads. */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
   get queueSize(): number {
     return this.piscina.queueSize;
   }

@@ -1,25 +1,16 @@
 /**
- * The client identity forwarded to backends (`backend.identity_header`). Ingress layers run each request's work
- * inside `runAsClient(client, ...)`; backend clients on the main thread read `currentClient()` when they build a
- * forwarded call (/rerank, /predict, /tokenize, tei.v1 forwards ...). Dense embeddings are cut into batches in the
- * worker threads and coalesced across clients, so they carry no per-client header.
+ * Headers the router adds to the calls it forwards to backends on behalf of a request: the W3C `traceparent` the
+ * client sent, and (with `backend.identity_header`) the client's certificate identity. Read from the current
+ * request scope, so only calls made on the main thread inside a request carry them (forwarded calls: /rerank,
+ * /predict, /tokenize, /embed_all, ... and their gRPC forms). Dense embeddings are cut into batches in the worker
+ * threads and coalesced across clients: they carry the traceparent of the first request of their task and no
+ * identity header.
  *
- * The value follows Envoy's x-forwarded-client-cert element form:
+ * The identity value follows Envoy's x-forwarded-client-cert element form:
  * `Hash=<sha256 of the DER>;Subject="CN=a,O=B";URI=spiffe://...;DNS=name;Email=a@b;IP=1.2.3.4;SNI=tenant`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ClientContext } from './clients.js';
+import { currentScope } from '../request-scope.js';
 import type { ClientIdentity } from './identity.js';
-
-const current = new AsyncLocalStorage<ClientContext>();
-
-export function runAsClient<T>(client: ClientContext, fn: () => T): T {
-  return current.run(client, fn);
-}
-
-export function currentClient(): ClientContext | undefined {
-  return current.getStore();
-}
 
 const SAN_KEYS: Record<string, string> = { DNS: 'DNS', URI: 'URI', email: 'Email', IP: 'IP' };
 
@@ -31,25 +22,32 @@ export function forwardedValue(id: ClientIdentity | null): string | null {
   for (const san of id.sans) {
     const i = san.indexOf(':');
     const key = SAN_KEYS[san.slice(0, i)];
-    if (key)
+    if (key) {
       parts.push(
         `${key}=${encodeURIComponent(san.slice(i + 1))
           .replace(/%3A/gi, ':')
           .replace(/%2F/gi, '/')}`,
       );
+    }
   }
-  if (id.tenant !== null) parts.push(`SNI=${id.tenant}`);
+  if (id.tenant !== null) parts.push(`SNI=${encodeURIComponent(id.tenant)}`);
   return parts.join(';');
 }
 
-/** `extraHeaders` for the backend clients: `{[header]: value}` when the current request has a client cert. */
-export function identityHeaders(
-  header: string | undefined,
-): (() => Record<string, string> | undefined) | undefined {
-  if (header === undefined) return undefined;
-  const name = header.toLowerCase();
+/** `extraHeaders` for the main thread's backend clients. */
+export function forwardedHeaders(
+  identityHeader: string | undefined,
+): () => Record<string, string> | undefined {
+  const name = identityHeader?.toLowerCase();
   return () => {
-    const value = forwardedValue(currentClient()?.identity ?? null);
-    return value === null ? undefined : { [name]: value };
+    const scope = currentScope();
+    if (!scope) return undefined;
+    const out: Record<string, string> = {};
+    if (scope.traceparent) out.traceparent = scope.traceparent;
+    if (name !== undefined) {
+      const value = forwardedValue(scope.client.identity);
+      if (value !== null) out[name] = value;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
   };
 }

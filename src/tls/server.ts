@@ -47,6 +47,8 @@ export interface TlsFrontOptions {
   /** ALPN protocols offered, in preference order. */
   alpn: string[];
   log: (line: string) => void;
+  /** Called once per handshake: failure undefined when it succeeded, else a bounded reason. */
+  onHandshake?: (listener: TlsListener, failure?: string) => void;
   /** Called with the certificates in use after startup and after each reload (expiry metrics). */
   onCertificates?: (listener: TlsListener, certs: LoadedCert[]) => void;
 }
@@ -82,6 +84,9 @@ const VERIFY_HINTS: Record<string, string> = {
   CRL_HAS_EXPIRED: 'the CRL in crl_path has expired (nextUpdate passed): publish a fresh CRL',
   CRL_NOT_YET_VALID: 'the CRL in crl_path is not valid yet',
 };
+
+/** Verify codes reported as themselves in the handshake-failure metric (anything else: "other"). */
+const KNOWN_VERIFY_CODES = new Set(Object.keys(VERIFY_HINTS));
 
 function verifyMessage(code: string, policy: TlsPolicyConfig): string {
   const hint = VERIFY_HINTS[code] ?? 'see the OpenSSL verify error code';
@@ -154,6 +159,7 @@ export async function createTlsFront(
       byRemote.delete(remote);
     });
     socket.on('error', () => {}); // the protocol layer reports what matters; a reset must not crash the process
+    opts.onHandshake?.(listener);
     const cert = peerOf(socket);
     const identity = identityFromCert(cert, socket.servername || null);
     let refusal: RouterError | null = null;
@@ -183,7 +189,13 @@ export async function createTlsFront(
 
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
     const who = remoteOf(socket);
+    const failed = (reason: string) => opts.onHandshake?.(listener, reason);
     if (socket.authorizationError) {
+      failed(
+        KNOWN_VERIFY_CODES.has(String(socket.authorizationError))
+          ? String(socket.authorizationError)
+          : 'other',
+      );
       const cert = peerOf(socket);
       const id = cert ? ` (${describeIdentity(identityFromCert(cert, socket.servername || null))})` : '';
       log(
@@ -193,17 +205,20 @@ export async function createTlsFront(
     }
     const code = err.code ?? '';
     if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
+      failed('no_certificate');
       log(
         `${tag}: refused the handshake of ${who}: no certificate provided, and this listener requires one ` +
           '(client_auth = require): give the client a certificate signed by a CA in ca_path',
       );
     } else if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/.test(code)) {
+      failed('client_rejected_server_cert');
       log(
         `${tag}: handshake with ${who} failed: the client does not accept this server's certificate (${code}): ` +
           `it must trust the CA that signed cert_path ${policy.certPath}, and dial a name in its SANs`,
       );
-    } else if (code !== 'ECONNRESET') {
-      log(`${tag}: handshake with ${who} failed: ${err.message}`);
+    } else {
+      failed('other');
+      if (code !== 'ECONNRESET') log(`${tag}: handshake with ${who} failed: ${err.message}`);
     }
   });
 

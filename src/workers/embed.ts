@@ -5,18 +5,29 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createBackend } from '../backend/index.js';
+import { callErrorLabel } from '../backend/errors.js';
 import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
 import { isValid, textAt } from '../pipeline/text-batch.js';
 import { apportion } from './apportion.js';
 import { cutBatches } from './cut.js';
-import type { BackendView, EmbedTask, EmbedTaskResult, TaskError, WorkerData } from './protocol.js';
+import type {
+  BackendView,
+  BatchStat,
+  EmbedTask,
+  EmbedTaskResult,
+  TaskError,
+  WorkerData,
+} from './protocol.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { tokenizerFor } from './tokenizers.js';
 
 const data = workerData as WorkerData;
 const load = new Int32Array(data.load);
 const backends = new Map<string, TeiBackend>();
+/** The task's W3C traceparent (its first request's), for the backend calls it makes. */
+const traceContext = new AsyncLocalStorage<string | undefined>();
 const models = new Map(data.models.map((m) => [m.name, m]));
 
 /** Backend batches one task keeps in flight at once. */
@@ -25,7 +36,14 @@ const MAX_PARALLEL_BATCHES = 8;
 function backendFor(url: string): TeiBackend {
   let b = backends.get(url);
   if (!b) {
-    b = createBackend(url, { timeoutMs: data.backendTimeoutMs, tls: data.backendTls });
+    b = createBackend(url, {
+      timeoutMs: data.backendTimeoutMs,
+      tls: data.backendTls,
+      extraHeaders: () => {
+        const tp = traceContext.getStore();
+        return tp ? { traceparent: tp } : undefined;
+      },
+    });
     backends.set(url, b);
   }
   return b;
@@ -61,7 +79,7 @@ export function toTaskError(err: unknown): TaskError {
 
 export default async function embed(task: EmbedTask): Promise<EmbedTaskResult> {
   try {
-    return await run(task);
+    return await traceContext.run(task.traceparent, () => run(task));
   } catch (err) {
     return { ok: false, error: toTaskError(err) };
   }
@@ -74,6 +92,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
     throw new RouterError('ROUTER_ERR_NO_BACKEND', `model ${task.model} has no reachable backend`);
   }
   const { texts, params } = task;
+  const startedAtMs = performance.timeOrigin + performance.now();
   const tokenizer = tokenizerFor(model);
   const maxInput = Math.min(...task.backends.map((b) => b.maxInputLength));
   const t0 = process.hrtime.bigint();
@@ -123,6 +142,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
       batches: 0,
       partErrors,
       timings: { tokenizationNs, queueNs: 0, inferenceNs: 0 },
+      stats: { startedAtMs, tokenizeNs: tokenizationNs, backendNs: 0, batches: [], splitParts: 0 },
     };
   }
   const limits = {
@@ -130,6 +150,9 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
     maxClientBatchSize: Math.min(...task.backends.map((b) => b.maxClientBatchSize)),
   };
   const batches = cutBatches(rows, tokens, limits);
+  const batchStats: BatchStat[] = [];
+  const splitParts = parts.filter((n) => n > limits.maxClientBatchSize).length;
+  const backendStart = process.hrtime.bigint();
   let vectors: Float32Array | null = null;
   let dim = 0;
   let tokenSum = 0;
@@ -155,8 +178,17 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
         const view = pickBackend(task.backends.filter((b) => !tried.has(b.index)));
         tried.add(view.index);
         Atomics.add(load, view.index, batch.length);
+        const stat: BatchStat = {
+          backend: view.index,
+          texts: batch.length,
+          tokens: batch.reduce((s, row) => s + tokens[row], 0),
+          maxBatchTokens: view.maxBatchTokens,
+          ns: 0,
+        };
+        const sent = process.hrtime.bigint();
         try {
           const r = await backendFor(view.url).embed(request, abort.signal);
+          stat.ns = Number(process.hrtime.bigint() - sent);
           if (vectors === null) {
             dim = r.dim;
             vectors = new Float32Array(texts.length * dim);
@@ -175,11 +207,14 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
           inferenceNs += r.timings.inferenceNs * batch.length;
           break;
         } catch (err) {
+          stat.ns = Number(process.hrtime.bigint() - sent);
+          stat.error = callErrorLabel(err);
           // an unreachable replica: the batch goes to the next one (each tried once)
           const unreachable = err instanceof RouterError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE';
           if (!unreachable || tried.size >= task.backends.length || abort.signal.aborted) throw err;
         } finally {
           Atomics.sub(load, view.index, batch.length);
+          batchStats.push(stat);
         }
       }
     }
@@ -205,6 +240,13 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
       tokenizationNs: Math.floor(tokenizationNs / rows.length),
       queueNs: Math.floor(queueNs / rows.length),
       inferenceNs: Math.floor(inferenceNs / rows.length),
+    },
+    stats: {
+      startedAtMs,
+      tokenizeNs: tokenizationNs,
+      backendNs: Number(process.hrtime.bigint() - backendStart),
+      batches: batchStats,
+      splitParts,
     },
   };
 }

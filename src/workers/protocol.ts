@@ -53,6 +53,8 @@ export interface EmbedTask {
   parts: number[];
   params: EmbedParams;
   backends: BackendView[];
+  /** W3C traceparent of the task's first request that had one, sent on its backend calls. */
+  traceparent?: string;
 }
 
 export interface TaskTimings {
@@ -79,6 +81,35 @@ export interface EmbedTaskOk {
   /** Per part (see EmbedTask.parts): its first validation error in row order, or null. */
   partErrors: Array<TaskError | null>;
   timings: TaskTimings;
+  stats: TaskStats;
+}
+
+/** One backend batch the worker sent (or tried). */
+export interface BatchStat {
+  /** Backend index (replica list order). */
+  backend: number;
+  texts: number;
+  /** The router's own token count of the batch (after truncation). */
+  tokens: number;
+  /** The limit the batch was cut against. */
+  maxBatchTokens: number;
+  /** Wall time of the backend call. */
+  ns: number;
+  /** Error code of a failed attempt (ROUTER_ERR_* or the TEI error type); undefined: it succeeded. */
+  error?: string;
+}
+
+/** What the worker measured, for the main thread's metrics (workers never record metrics themselves). */
+export interface TaskStats {
+  /** When the worker started the task: performance.timeOrigin + performance.now() (ms, comparable across threads). */
+  startedAtMs: number;
+  /** The router's tokenization and validation of the task's rows. */
+  tokenizeNs: number;
+  /** From the first backend call's start to the last one's end. */
+  backendNs: number;
+  batches: BatchStat[];
+  /** Parts (client requests) larger than the backends' max_client_batch_size, so split over several batches. */
+  splitParts: number;
 }
 
 export type TaskError =

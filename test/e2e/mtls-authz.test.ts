@@ -232,11 +232,18 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
 
   it('labels metrics with the client name (bounded: names, anonymous, other) and logs identity per request', async () => {
     const m = await request(`http://127.0.0.1:${app.ports.admin}/metrics`, 'GET');
-    assert.match(m.body, /tei_router_requests_total\{route="POST \/embed",code="200",client="search"\} 1/);
-    assert.match(m.body, /tei_router_requests_total\{route="POST \/embed",code="403",client="other"\} 1/);
     assert.match(
       m.body,
-      /tei_router_grpc_requests_total\{method="\/tei_multiplexer.v1.TeiMultiplexer\/Embed",code="0",client="batch"\} 1/,
+      /tei_router_requests_total\{protocol="http",route="POST \/embed",model="mini",code="200",client="search"\} 1/,
+    );
+    // refused by [[authz]] after the model was resolved: the model label says which one was asked for
+    assert.match(
+      m.body,
+      /tei_router_requests_total\{protocol="http",route="POST \/embed",model="mini",code="403",client="other"\} 1/,
+    );
+    assert.match(
+      m.body,
+      /tei_router_requests_total\{protocol="grpc",route="\/tei_multiplexer.v1.TeiMultiplexer\/Embed",model="big",code="OK",client="batch"\} 1/,
     );
     const line = logs.find((l) => l.includes('"client":"batch"') && l.includes('"access":"http"'));
     assert.ok(line, logs.join('\n'));

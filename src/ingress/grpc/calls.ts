@@ -11,8 +11,8 @@ import { metadataHeaders } from '../../tei/types.js';
 import type { Msg } from './messages.js';
 import type { Reply } from './ops.js';
 import { toStatus } from './status.js';
-import { runAsClient } from '../../tls/forwarded.js';
-import { clientOf } from './client.js';
+import { runInScope } from '../../request-scope.js';
+import { scopeOf } from './client.js';
 
 /** A call's work for one request message (routing included: it may reject with a routing error). */
 export type Handler = (req: Msg, metadata: grpc.Metadata, signal: AbortSignal) => Promise<Reply>;
@@ -29,7 +29,7 @@ function cancellation(call: EventEmitter): AbortController {
 export function unary(handler: Handler): grpc.handleUnaryCall<Msg, Msg> {
   return (call, callback) => {
     const abort = cancellation(call);
-    runAsClient(clientOf(call.metadata), () => handler(call.request ?? {}, call.metadata, abort.signal)).then(
+    runInScope(scopeOf(call.metadata), () => handler(call.request ?? {}, call.metadata, abort.signal)).then(
       (reply) => {
         if (reply.meta) {
           const md = new grpc.Metadata();
@@ -67,7 +67,7 @@ export function orderedStream(
       const item = new AbortController();
       const onAbort = () => item.abort(abort.signal.reason);
       abort.signal.addEventListener('abort', onAbort, { once: true });
-      const result = runAsClient(clientOf(call.metadata), () =>
+      const result = runInScope(scopeOf(call.metadata), () =>
         handler(req ?? {}, call.metadata, item.signal),
       ).finally(() => abort.signal.removeEventListener('abort', onAbort));
       result.catch(() => undefined);
@@ -104,7 +104,7 @@ export function collected(
     const items: Msg[] = [];
     call.on('data', (req: Msg) => items.push(req ?? {}));
     call.on('end', () => {
-      runAsClient(clientOf(call.metadata), () => handler(items, call.metadata, abort.signal)).then(
+      runInScope(scopeOf(call.metadata), () => handler(items, call.metadata, abort.signal)).then(
         (reply) => callback(null, reply.message),
         (err: unknown) => {
           if (!abort.signal.aborted) callback(toStatus(err));

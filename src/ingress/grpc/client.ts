@@ -1,17 +1,25 @@
 /**
- * The client of a gRPC call. The listener's interceptor (server.ts) attaches the connection's ClientContext to the
- * call's request metadata object; handlers read it back with `clientOf`. Kept off the wire: a client cannot set it.
+ * The request scope of a gRPC call (client, model, counts, stage timings: see src/request-scope.ts). The listener's
+ * interceptor (server.ts) opens it and attaches it to the call's request metadata object; handlers read it back
+ * with `scopeOf` and run their work inside it. Kept off the wire: a client cannot set it.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ANONYMOUS } from '../../tls/clients.js';
-import type { ClientContext } from '../../tls/clients.js';
+import { newScope } from '../../request-scope.js';
+import type { RequestScope } from '../../request-scope.js';
 
-const clients = new WeakMap<grpc.Metadata, ClientContext>();
+const scopes = new WeakMap<grpc.Metadata, RequestScope>();
 
-export function attachClient(md: grpc.Metadata, client: ClientContext): void {
-  clients.set(md, client);
+export function attachScope(md: grpc.Metadata, scope: RequestScope): void {
+  scopes.set(md, scope);
 }
 
-export function clientOf(md: grpc.Metadata): ClientContext {
-  return clients.get(md) ?? ANONYMOUS;
+/** The call's scope; a call that bypassed the interceptor (tests building services alone) gets a fresh one. */
+export function scopeOf(md: grpc.Metadata): RequestScope {
+  let s = scopes.get(md);
+  if (!s) {
+    s = newScope('grpc', ANONYMOUS, {});
+    scopes.set(md, s);
+  }
+  return s;
 }

@@ -16,9 +16,11 @@ import { Targets } from './target.js';
 import { teiV1Services } from './tei-v1.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS } from '../../tls/clients.js';
-import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
+import type { ClientDirectory } from '../../tls/clients.js';
 import type { ConnectionAuth } from '../../tls/server.js';
-import { attachClient } from './client.js';
+import { attachScope } from './client.js';
+import { newScope } from '../../request-scope.js';
+import type { RequestScope } from '../../request-scope.js';
 
 export type { ArrowRpcs } from './multiplexer.js';
 
@@ -33,8 +35,8 @@ export interface GrpcIngressDeps {
   connection?: (remote: string) => ConnectionAuth | undefined;
   /** Names the client of each call (metrics label, access log, [[authz]] model checks). */
   clients?: ClientDirectory;
-  /** Called once per finished call: full method path, gRPC status code, seconds, client. */
-  observe?: (method: string, code: grpc.status, seconds: number, client: ClientContext) => void;
+  /** Called once per finished call: full method path, gRPC status code, seconds, the call's scope. */
+  observe?: (method: string, code: grpc.status, seconds: number, scope: RequestScope) => void;
 }
 
 /**
@@ -48,8 +50,14 @@ function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
     const info = call.getConnectionInfo();
     const auth = deps.connection?.(`${info.remoteAddress}:${info.remotePort}`);
     const client = deps.clients?.context(auth?.identity) ?? ANONYMOUS;
+    let scope: RequestScope | undefined;
     const done = (code: grpc.status) =>
-      deps.observe?.(method.path, code, Number(process.hrtime.bigint() - started) / 1e9, client);
+      deps.observe?.(
+        method.path,
+        code,
+        Number(process.hrtime.bigint() - started) / 1e9,
+        scope ?? newScope('grpc', client, {}),
+      );
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         if (auth?.refusal) {
@@ -61,7 +69,15 @@ function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
         }
         next({
           onReceiveMetadata: (md, nextMd) => {
-            attachClient(md, client);
+            const first = (key: string) => {
+              const v = md.get(key)[0];
+              return typeof v === 'string' ? v : undefined;
+            };
+            scope = newScope('grpc', client, {
+              requestId: first('x-request-id'),
+              traceparent: first('traceparent'),
+            });
+            attachScope(md, scope);
             nextMd(md);
           },
         });

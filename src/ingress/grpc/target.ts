@@ -9,7 +9,7 @@ import type { Pipeline } from '../../pipeline/index.js';
 import type { Msg } from './messages.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { ClientDirectory } from '../../tls/clients.js';
-import { clientOf } from './client.js';
+import { scopeOf } from './client.js';
 
 export interface Route {
   model: string;
@@ -30,7 +30,9 @@ export class Targets {
 
   /** The [[authz]] check of the call's client (see ./client.ts) against the route's model. */
   private allowed(route: Route, md: grpc.Metadata): Route {
-    this.clients?.checkModel(clientOf(md), route.model);
+    const scope = scopeOf(md);
+    scope.model = route.model;
+    this.clients?.checkModel(scope.client, route.model);
     return route;
   }
 

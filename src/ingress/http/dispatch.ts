@@ -7,7 +7,8 @@ import { isJsonContentType } from '../../net/content-type.js';
 import { errorReply, plainText } from './errors.js';
 import type { HttpReply, Route } from './types.js';
 import { ANONYMOUS } from '../../tls/clients.js';
-import { runAsClient } from '../../tls/forwarded.js';
+import { newScope, runInScope } from '../../request-scope.js';
+import type { RequestScope } from '../../request-scope.js';
 import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
 
 export interface HttpLimits {
@@ -46,7 +47,7 @@ export interface Dispatcher {
  * Called once per request: route key ("POST /embed", or "unmatched"), status (499: client gone), seconds, and the
  * client.
  */
-export type RequestObserver = (route: string, status: number, seconds: number, client: ClientContext) => void;
+export type RequestObserver = (route: string, status: number, seconds: number, scope: RequestScope) => void;
 
 export function createDispatcher(
   routes: Map<string, Route>,
@@ -59,7 +60,7 @@ export function createDispatcher(
     const [method, path] = key.split(' ');
     methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), method]);
   }
-  const run = async (req: IncomingParts): Promise<HttpReply | null> => {
+  const run = async (req: IncomingParts, scope: RequestScope): Promise<HttpReply | null> => {
     const url = new URL(req.url, 'http://router');
     const route = routes.get(`${req.method} ${url.pathname}`);
     if (!route) {
@@ -90,20 +91,21 @@ export function createDispatcher(
       }
       body = read;
     }
-    const client = req.client ?? ANONYMOUS;
+    const client = scope.client;
     try {
-      return await runAsClient(client, () =>
-        route.handler({
-          method: req.method,
-          path: url.pathname,
-          query: url.searchParams,
-          headers: req.headers,
-          body,
-          signal: req.signal,
-          client,
-          authorizeModel: (model) => clients?.checkModel(client, model),
-        }),
-      );
+      return await route.handler({
+        method: req.method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        signal: req.signal,
+        client,
+        authorizeModel: (model) => {
+          scope.model = model;
+          clients?.checkModel(client, model);
+        },
+      });
     } catch (err) {
       if (req.signal.aborted) return null;
       return errorReply(err, route.openai === true);
@@ -111,19 +113,26 @@ export function createDispatcher(
   };
   return {
     async dispatch(req) {
-      if (!observe) return run(req);
-      const started = process.hrtime.bigint();
-      const key = `${req.method} ${new URL(req.url, 'http://router').pathname}`;
-      const route = routes.has(key) ? key : 'unmatched';
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        const reply = await run(req);
-        observe(route, reply === null ? 499 : reply.status, seconds(), req.client ?? ANONYMOUS);
-        return reply;
-      } catch (err) {
-        observe(route, 500, seconds(), req.client ?? ANONYMOUS);
-        throw err;
-      }
+      const scope = newScope('http', req.client ?? ANONYMOUS, {
+        requestId: req.headers['x-request-id'],
+        traceparent: req.headers.traceparent,
+      });
+      return runInScope(scope, async () => {
+        if (!observe) return run(req, scope);
+        const started = process.hrtime.bigint();
+        const key = `${req.method} ${new URL(req.url, 'http://router').pathname}`;
+        const route = routes.has(key) ? key : 'unmatched';
+        const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+        try {
+          const reply = await run(req, scope);
+          if (reply) reply.headers['x-request-id'] = scope.id;
+          observe(route, reply === null ? 499 : reply.status, seconds(), scope);
+          return reply;
+        } catch (err) {
+          observe(route, 500, seconds(), scope);
+          throw err;
+        }
+      });
     },
   };
 }

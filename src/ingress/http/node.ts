@@ -11,6 +11,7 @@ import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
 import { connectionAuth } from '../../tls/server.js';
 import { ANONYMOUS } from '../../tls/clients.js';
+import { newScope } from '../../request-scope.js';
 import type { ClientDirectory } from '../../tls/clients.js';
 import type { Route } from './types.js';
 
@@ -31,7 +32,7 @@ export function createHttpIngress(
       const reply = errorReply(auth.refusal, false);
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
-      observe?.('refused', reply.status, 0, client);
+      observe?.('refused', reply.status, 0, newScope('http', client, {}));
       return;
     }
     const abort = new AbortController();

@@ -1,0 +1,70 @@
+/**
+ * What the router learns about one request while serving it, collected without threading a context argument
+ * through every layer: ingress opens a scope (AsyncLocalStorage) around the request's work; the pipeline and the
+ * forwarder add the model, counts and stage timings; ingress reads it back for metrics and the access log when it
+ * answers. A gRPC stream is one scope (its messages add up).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { ClientContext } from './tls/clients.js';
+
+export interface StageTimes {
+  /** Waiting in the coalescer for company. */
+  coalesceNs: number;
+  /** Waiting for a worker thread. */
+  poolQueueNs: number;
+  /** The router's own tokenization (in the worker). */
+  tokenizeNs: number;
+  /** Wall time of the backend calls made for the request (for coalesced requests: their shared task's). */
+  backendNs: number;
+}
+
+export interface RequestScope {
+  /** `x-request-id` from the client when it is a sane token, else generated. */
+  readonly id: string;
+  readonly protocol: 'http' | 'grpc';
+  readonly client: ClientContext;
+  /** W3C trace context from the client, passed on to backends. */
+  readonly traceparent: string | undefined;
+  /** The configured model the request was routed to, once known. */
+  model: string | undefined;
+  texts: number;
+  tokens: number;
+  readonly stages: StageTimes;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+export function newScope(
+  protocol: 'http' | 'grpc',
+  client: ClientContext,
+  headers: { requestId?: string; traceparent?: string },
+): RequestScope {
+  const id =
+    headers.requestId && REQUEST_ID.test(headers.requestId)
+      ? headers.requestId
+      : randomBytes(8).toString('hex');
+  const tp = headers.traceparent?.trim().toLowerCase();
+  return {
+    id,
+    protocol,
+    client,
+    traceparent: tp && TRACEPARENT.test(tp) ? tp : undefined,
+    model: undefined,
+    texts: 0,
+    tokens: 0,
+    stages: { coalesceNs: 0, poolQueueNs: 0, tokenizeNs: 0, backendNs: 0 },
+  };
+}
+
+export function runInScope<T>(scope: RequestScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+/** The scope of the request whose work is running now (undefined outside a request, e.g. /info polling). */
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore();
+}
