@@ -45,6 +45,9 @@ export class EmbedPool {
       maxThreads: options.threads,
       maxQueue: options.maxQueue,
       workerData,
+      // Piscina's default ('sync') blocks an idle worker in Atomics.wait, freezing its event loop between tasks; our
+      // workers keep backend connections (HTTP/2 sessions, keep-alive sockets) that must stay serviced
+      atomics: 'disabled',
     });
   }
 
