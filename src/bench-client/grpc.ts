@@ -10,6 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { clientConstructor } from '../proto/load.js';
 import { encodeTextBatch, readArrowAnswer } from './arrow-batch.js';
+import { isGrpcTransportFailure } from './tls-errors.js';
 import type { BenchSettings } from './settings.js';
 import { AnswerError, clip } from './transport.js';
 import type { FailureInfo, TlsFiles, Transport } from './transport.js';
@@ -169,8 +170,7 @@ export class GrpcTransport implements Transport {
       return {
         key: statusName(e.code),
         message: clip(`${e.details ?? e.message ?? ''}${routerCode ? ` [${String(routerCode)}]` : ''}`),
-        // UNAVAILABLE is what grpc-js reports when there is no connection; every other status is an answer
-        answered: e.code !== grpc.status.UNAVAILABLE,
+        answered: !isGrpcTransportFailure(err),
       };
     }
     const message = err instanceof Error ? err.message : String(err);

@@ -15,6 +15,8 @@ export interface ProgressStream {
 export class Progress {
   private readonly enabled: boolean;
   private readonly tty: boolean;
+  /** auto: nothing is drawn before the run has lasted this long. */
+  private readonly delayMs: number;
   private readonly startedAt = performance.now();
   private lastDraw = 0;
   private drawn = false;
@@ -28,8 +30,6 @@ export class Progress {
     this.enabled = mode === 'always' || (mode === 'auto' && this.tty);
     this.delayMs = mode === 'auto' ? 1000 : 0;
   }
-
-  private readonly delayMs: number;
 
   /** `done` requests of `total` finished, `failed` of them failed, `texts` texts sent. */
   update(done: number, failed: number, texts: number, force = false): void {
@@ -47,7 +47,7 @@ export class Progress {
       const width = 24;
       const fill = Math.round(pct * width);
       const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(pct * 100).toFixed(0).padStart(3)}% ${counts}`;
-      this.out.write(`\r${line.slice(0, Math.max(20, (this.out.columns ?? 120) - 1))}\x1b[K`);
+      this.out.write(`\r${line.slice(0, Math.max(20, (this.out.columns || 120) - 1))}\x1b[K`);
     } else {
       this.out.write(`bench-client: ${counts}\n`);
     }

@@ -17,8 +17,8 @@
  * expired" instead), TLS spoken to a plaintext port, connection refused, and an unknown host.
  *
  * grpc-js folds the transport error into the text of an UNAVAILABLE status ("No connection established. Last
- * error: ..."), so matching is on codes and texts alike; a gRPC status other than UNAVAILABLE is an answer from the
- * server, never a connection problem.
+ * error: ..."), so matching is on codes and texts alike; a gRPC status the server sent (any other code, or an
+ * UNAVAILABLE in other words, such as the router's "backend unavailable") is an answer, never a connection problem.
  */
 
 export type ConnectionProblemKind =
@@ -61,6 +61,26 @@ export interface ConnectionContext {
 
 const GRPC_UNAVAILABLE = 14;
 
+/** How grpc-js words an UNAVAILABLE it makes itself (no connection, connection lost) rather than one it received. */
+const GRPC_LOCAL =
+  /No connection established|Connection dropped|Last error:|Received RST_STREAM|Stream refused by server|Write failed|Channel closed|Name resolution failed|DNS resolution failed/;
+
+/**
+ * A gRPC error (numeric code) that grpc-js made because the connection failed, not a status the server sent: code
+ * UNAVAILABLE with grpc-js's own wording, and no x-tei-router-error trailer (the router's own UNAVAILABLE answers,
+ * e.g. a backend down, carry one).
+ */
+export function isGrpcTransportFailure(err: unknown): boolean {
+  const e = err as {
+    code?: unknown;
+    details?: unknown;
+    metadata?: { get?: (k: string) => unknown[] };
+  } | null;
+  if (typeof e?.code !== 'number' || e.code !== GRPC_UNAVAILABLE) return false;
+  if ((e.metadata?.get?.('x-tei-router-error') ?? []).length > 0) return false;
+  return GRPC_LOCAL.test(typeof e.details === 'string' ? e.details : '');
+}
+
 /** Every code and text an error carries (its cause chain and aggregated errors included), one per line. */
 export function errorText(err: unknown, depth = 0): string {
   if (err === null || err === undefined || depth > 4) return '';
@@ -74,10 +94,10 @@ export function errorText(err: unknown, depth = 0): string {
     errors?: unknown;
   };
   const parts: string[] = [];
-  if (typeof e.code === 'string') parts.push(e.code);
-  for (const v of [e.message, e.details, e.reason]) if (typeof v === 'string' && v) parts.push(v);
+  for (const v of [e.details, e.message, e.reason]) if (typeof v === 'string' && v) parts.push(v);
   if (e.cause !== undefined) parts.push(errorText(e.cause, depth + 1));
   if (Array.isArray(e.errors)) for (const inner of e.errors) parts.push(errorText(inner, depth + 1));
+  if (typeof e.code === 'string') parts.push(e.code);
   return parts.filter(Boolean).join('\n');
 }
 
@@ -99,7 +119,10 @@ const CLOSED =
 /** The first line of `text` that matches `re`, trimmed of grpc-js's wrapping, for quoting in a message. */
 function quote(text: string, re: RegExp): string {
   const line = text.split('\n').find((l) => re.test(l)) ?? '';
+  const openssl = /error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):/.exec(line);
+  if (openssl) return openssl[1];
   return line
+    .replace(/^\d+ [A-Z_]+: /, '')
     .replace(/^No connection established\. Last error: /, '')
     .replace(/^Error( \[[A-Z0-9_]+\])?: /, '')
     .replace(/(\. )?Resolution note:.*$/, '')
@@ -117,8 +140,9 @@ function alertName(text: string): string {
  * The connection problem `err` shows, or null when it is something else (an answer from the server, a timeout...).
  */
 export function classifyConnectionError(err: unknown, ctx: ConnectionContext): ConnectionProblem | null {
-  const grpcCode = (err as { code?: unknown } | null)?.code;
-  if (typeof grpcCode === 'number' && grpcCode !== GRPC_UNAVAILABLE) return null;
+  // a gRPC status the server sent is an answer, never a connection problem
+  if (typeof (err as { code?: unknown } | null)?.code === 'number' && !isGrpcTransportFailure(err))
+    return null;
   const text = errorText(err);
   if (!text) return null;
   const where = `${ctx.host}:${ctx.port}`;

@@ -49,7 +49,14 @@ export const benchClientCommand: CommandSpec = {
         'standard: unary Embed per text; arrow: EmbedArrow batches (Arrow IPC, LZ4_FRAME); stream: one ' +
         'EmbedStream per batch; http: TEI POST /embed; openai: POST /v1/embeddings. -m with a mode name is --mode',
     },
-    { name: 'num-texts', short: 'n', type: 'int', min: 1, default: 10000, help: 'Texts to embed (measured)' },
+    {
+      name: 'num-texts',
+      short: 'n',
+      type: 'int',
+      min: 1,
+      default: 10000,
+      help: 'Texts to embed (measured); texts and requests are built before the clock starts',
+    },
     {
       name: 'batch-size',
       short: 'b',
@@ -117,8 +124,7 @@ export const benchClientCommand: CommandSpec = {
       type: 'number',
       min: 1,
       default: 24,
-      help:
-        'Mean text length in tokens (approximate: words × 1.3); lengths are log-normal, deterministic per seed',
+      help: 'Mean text length in tokens (approximate: words × 1.3); lengths are log-normal, deterministic per seed',
     },
     {
       name: 'text-tokens-max',
@@ -211,7 +217,9 @@ export async function runBenchClient(argv: string[]): Promise<number> {
   const stop = { requested: false };
   const onSigint = () => {
     stop.requested = true;
-    process.stderr.write('\nbench-client: interrupted: finishing the requests in flight (Ctrl-C again to quit)\n');
+    process.stderr.write(
+      '\nbench-client: interrupted: finishing the requests in flight (Ctrl-C again to quit)\n',
+    );
     process.removeListener('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);

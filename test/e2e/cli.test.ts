@@ -88,9 +88,9 @@ describe('tei-router CLI', () => {
     const cmd = run(['frobnicate']);
     assert.equal(cmd.status, 2);
     assert.match(cmd.stderr, /unknown command "frobnicate".*\[ROUTER_ERR_CLI_UNKNOWN_COMMAND\]/);
-    const notYet = run(['bench-client']);
-    assert.equal(notYet.status, 2);
-    assert.match(notYet.stderr, /\[ROUTER_ERR_CLI_NOT_AVAILABLE\]/);
+    const noEndpoint = run(['bench-client']);
+    assert.equal(noEndpoint.status, 2);
+    assert.match(noEndpoint.stderr, /missing required flag --endpoint \(-e\).*\[ROUTER_ERR_CLI_BAD_VALUE\]/);
     const badConfig = run(['serve', '--config', '/nonexistent/router.toml']);
     assert.equal(badConfig.status, 2);
     assert.match(
