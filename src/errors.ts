@@ -28,10 +28,6 @@ export const errorCatalogue = {
     summary:
       'A file a command reads or writes is missing, unreadable, already exists (without --force), or not what was expected (e.g. a certificate from another CA).',
   },
-  ROUTER_ERR_CLI_NOT_AVAILABLE: {
-    kind: 'unavailable',
-    summary: 'The subcommand is listed but not built yet in this version.',
-  },
   ROUTER_ERR_CONFIG: {
     kind: 'invalid_argument',
     summary: 'The router configuration (file, environment or flags) has an unknown key or a bad value.',

@@ -13,9 +13,7 @@ import { benchClientCommand, runBenchClient } from './bench-client.js';
 interface Subcommand {
   spec: CommandSpec;
   /** Resolves with the exit status (undefined: 0). */
-  run?: (argv: string[]) => Promise<number | void>;
-  /** Why it cannot run yet. */
-  unavailable?: string;
+  run: (argv: string[]) => Promise<number | void>;
   /** --help text when the command has sub-commands of its own (default: the spec's). */
   help?: (argv: string[]) => string;
 }
@@ -35,9 +33,7 @@ function version(): string {
 }
 
 function topHelp(): string {
-  const rows = Object.values(subcommands).map(
-    (s) => `  ${s.spec.name.padEnd(14)}${s.spec.summary}${s.unavailable ? ' (not available yet)' : ''}`,
-  );
+  const rows = Object.values(subcommands).map((s) => `  ${s.spec.name.padEnd(14)}${s.spec.summary}`);
   return (
     `tei-router ${version()}: an mTLS-first embedding router for HuggingFace TEI fleets\n\n` +
     `Usage: tei-router <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\n` +
@@ -111,14 +107,8 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(
-        (sub.help ? sub.help(rest) : helpText(sub.spec)) +
-          (sub.unavailable ? `\nNot available yet: ${sub.unavailable}.\n` : ''),
-      );
+      process.stdout.write(sub.help ? sub.help(rest) : helpText(sub.spec));
       return 0;
-    }
-    if (!sub.run) {
-      throw new RouterError('ROUTER_ERR_CLI_NOT_AVAILABLE', `tei-router ${name}: ${sub.unavailable}`);
     }
     return (await sub.run(rest)) ?? 0;
   } catch (err) {
