@@ -9,7 +9,9 @@ import type tls from 'node:tls';
 import type { ModelConfig, RouterConfig, TlsListener } from './config.js';
 import { createTlsFront } from './tls/server.js';
 import { ClientDirectory } from './tls/clients.js';
-import { accessLine } from './tls/access-log.js';
+import { accessFields } from './tls/access-log.js';
+import { createLogger, lineLogger, setProcessLogger } from './log.js';
+import type { Logger } from './log.js';
 import { loadBackendTls } from './tls/backend.js';
 import { forwardedHeaders } from './tls/forwarded.js';
 import { CertificateExpiry } from './tls/expiry.js';
@@ -45,7 +47,8 @@ export interface App {
 }
 
 export interface AppOptions {
-  log?: (line: string) => void;
+  /** A Logger, or a function given each line (tests); default: config.log.level / config.log.format on stdout. */
+  log?: Logger | ((line: string) => void);
 }
 
 function listen(server: net.Server, host: string, port: number): Promise<number> {
@@ -59,14 +62,19 @@ function listen(server: net.Server, host: string, port: number): Promise<number>
 }
 
 export async function startApp(input: RouterConfig, options: AppOptions = {}): Promise<App> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const logger: Logger =
+    typeof options.log === 'function'
+      ? lineLogger(options.log)
+      : (options.log ?? createLogger(input.log.level, input.log.format));
+  setProcessLogger(logger);
+  const log = (line: string) => logger.info(line);
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();
   };
   const fronts: Partial<Record<TlsListener, TlsFront>> = {};
   let handshakeObserver: ((listener: string, failure?: string) => void) | undefined;
-  const expiry = new CertificateExpiry(input.tls.expiryWarningDays, log);
+  const expiry = new CertificateExpiry(input.tls.expiryWarningDays, (line) => logger.warn(line));
   closers.push(() => expiry.stop());
 
   /**
@@ -93,7 +101,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         sni: input.tls.sni,
         reloadIntervalMs: input.tls.reloadIntervalMs,
         alpn,
-        log,
+        log: logger,
         onCertificates: (listener, certs) => expiry.update(listener, certs),
         onHandshake: (listener, failure) => handshakeObserver?.(listener, failure),
       },
@@ -160,7 +168,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     await replicas.start();
     for (const r of replicas.replicas) {
       if (r.state !== 'up')
-        log(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
+        logger.warn(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
     }
     // a model without a configured tokenizer uses the local HF cache's copy if there is one, else the estimate
     config = {
@@ -214,7 +222,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     const clients = new ClientDirectory(config.authz, (name) => replicas.resolve(name));
     const observe: RequestObserver = (route, status, seconds, scope) => {
       metrics.recordRequest({ protocol: 'http', route, code: status, seconds, scope });
-      if (config.log.access) log(accessLine(route, status, seconds, scope));
+      if (config.log.access) logger.info('access', accessFields(route, status, seconds, scope));
     };
     const routes = new Map([
       ...createRoutes({ pipeline }),
@@ -246,7 +254,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       clients,
       observe: (method, code, seconds, scope) => {
         metrics.recordRequest({ protocol: 'grpc', route: method, code, seconds, scope });
-        if (config.log.access) log(accessLine(method, code, seconds, scope));
+        if (config.log.access) logger.info('access', accessFields(method, code, seconds, scope));
       },
     });
     closers.push(() => grpcServer.forceShutdown());
@@ -305,7 +313,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     if (config.uws.enabled) {
       const loaded = loadUws();
       if ('error' in loaded) {
-        log(
+        logger.warn(
           `tei-router: uws.enabled is set but no uWebSockets.js build loads on Node ${process.version} (${loaded.error}); running without it`,
         );
       } else {

@@ -28,6 +28,9 @@ export interface ModelConfig {
   maxClientBatchSize: number | undefined;
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** How a TLS listener treats client certificates. */
 export type ClientAuth = 'none' | 'optional' | 'require';
 
@@ -92,7 +95,7 @@ export interface RouterConfig {
   };
   tls: TlsConfig;
   authz: AuthzEntry[];
-  log: { access: boolean };
+  log: { access: boolean; level: LogLevel; format: 'json' | 'text' };
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
@@ -234,6 +237,20 @@ export const KEYS: readonly KeySpec[] = [
     default: 30_000,
     min: 100,
     doc: 'How often each backend /info is read again',
+  },
+  {
+    path: 'log.level',
+    type: 'enum',
+    default: 'info',
+    choices: LOG_LEVELS,
+    doc: 'Lowest level logged: trace, debug, info, warn, error, fatal, silent',
+  },
+  {
+    path: 'log.format',
+    type: 'enum',
+    default: 'json',
+    choices: ['json', 'text'],
+    doc: 'json: one JSON object per line (pino); text: one readable line per event',
   },
   {
     path: 'log.access',
@@ -692,7 +709,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       expiryWarningDays: get('tls.expiry_warning_days'),
     },
     authz,
-    log: { access: get('log.access') },
+    log: { access: get('log.access'), level: get('log.level'), format: get('log.format') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,

@@ -15,6 +15,7 @@ import http from 'node:http';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { RouterMetrics } from '../metrics.js';
 import { connectionAuth } from '../tls/server.js';
+import { getProcessLogger } from '../log.js';
 import { errorReply } from './http/errors.js';
 
 export interface AdminDeps {
@@ -106,7 +107,9 @@ export function createAdminServer(deps: AdminDeps): http.Server {
         res.end(reply.body);
       },
       (err: unknown) => {
-        console.error('tei-router admin: unexpected error', err);
+        getProcessLogger().error('tei-router admin: unexpected error', {
+          error: err instanceof Error ? err.stack : String(err),
+        });
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal error');
       },

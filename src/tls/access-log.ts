@@ -1,9 +1,14 @@
-/** One access-log line per request (config `log.access`): JSON, so log pipelines can parse it. */
+/** The access-log fields of one request (config `log.access`), logged as one structured line per request. */
 import type { RequestScope } from '../request-scope.js';
 
-export function accessLine(route: string, status: number, seconds: number, scope: RequestScope): string {
+export function accessFields(
+  route: string,
+  status: number,
+  seconds: number,
+  scope: RequestScope,
+): Record<string, unknown> {
   const id = scope.client.identity;
-  return JSON.stringify({
+  return {
     access: scope.protocol,
     request_id: scope.id,
     route,
@@ -17,5 +22,5 @@ export function accessLine(route: string, status: number, seconds: number, scope
     sans: id?.sans ?? [],
     spiffe_id: id?.spiffeId ?? null,
     tenant: id?.tenant ?? null,
-  });
+  };
 }

@@ -46,7 +46,7 @@ export class CertificateExpiry {
           ? `EXPIRED on ${cert.notAfter.toISOString()}`
           : `expires in ${Math.ceil((at - this.now()) / DAY_MS)} days (${cert.notAfter.toISOString()})`;
       this.log(
-        `tei-router: warning: ${source} ${cert.role} certificate ${cert.path} (${cert.subject}, serial ${cert.serial}) ${when}: rotate it`,
+        `tei-router: ${source} ${cert.role} certificate ${cert.path} (${cert.subject}, serial ${cert.serial}) ${when}: rotate it`,
       );
     }
   }

@@ -20,6 +20,7 @@ import type { AuthzRules, ClientIdentity } from './identity.js';
 import { loadListenerMaterial, sniContext } from './material.js';
 import type { ListenerMaterial, LoadedCert } from './material.js';
 import { watchFiles } from './watch.js';
+import type { Logger } from '../log.js';
 
 /** What the router decided about one TLS connection. */
 export interface ConnectionAuth {
@@ -46,7 +47,7 @@ export interface TlsFrontOptions {
   reloadIntervalMs: number;
   /** ALPN protocols offered, in preference order. */
   alpn: string[];
-  log: (line: string) => void;
+  log: Logger;
   /** Called once per handshake: failure undefined when it succeeded, else a bounded reason. */
   onHandshake?: (listener: TlsListener, failure?: string) => void;
   /** Called with the certificates in use after startup and after each reload (expiry metrics). */
@@ -126,7 +127,8 @@ export async function createTlsFront(
   opts: TlsFrontOptions,
   onConnection: (socket: tls.TLSSocket) => void,
 ): Promise<TlsFront> {
-  const { policy, listener, log } = opts;
+  const { policy, listener } = opts;
+  const warn = (line: string) => opts.log.warn(line);
   const tag = `tls ${listener}`;
   const rules = rulesOf(policy);
   let material: ListenerMaterial = await loadListenerMaterial(policy, opts.sni);
@@ -178,7 +180,7 @@ export async function createTlsFront(
       }
     }
     if (refusal)
-      log(
+      warn(
         `${tag}: refusing requests from ${remoteOf(socket)} (${describeIdentity(identity)}): ${refusal.message}`,
       );
     const auth: ConnectionAuth = { identity, refusal };
@@ -198,7 +200,7 @@ export async function createTlsFront(
       );
       const cert = peerOf(socket);
       const id = cert ? ` (${describeIdentity(identityFromCert(cert, socket.servername || null))})` : '';
-      log(
+      warn(
         `${tag}: refused the handshake of ${who}${id}: ${verifyMessage(String(socket.authorizationError), policy)}`,
       );
       return;
@@ -206,19 +208,19 @@ export async function createTlsFront(
     const code = err.code ?? '';
     if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
       failed('no_certificate');
-      log(
+      warn(
         `${tag}: refused the handshake of ${who}: no certificate provided, and this listener requires one ` +
           '(client_auth = require): give the client a certificate signed by a CA in ca_path',
       );
     } else if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/.test(code)) {
       failed('client_rejected_server_cert');
-      log(
+      warn(
         `${tag}: handshake with ${who} failed: the client does not accept this server's certificate (${code}): ` +
           `it must trust the CA that signed cert_path ${policy.certPath}, and dial a name in its SANs`,
       );
     } else {
       failed('other');
-      if (code !== 'ECONNRESET') log(`${tag}: handshake with ${who} failed: ${err.message}`);
+      if (code !== 'ECONNRESET') warn(`${tag}: handshake with ${who} failed: ${err.message}`);
     }
   });
 
@@ -229,12 +231,14 @@ export async function createTlsFront(
       try {
         const next = await loadListenerMaterial(policy, opts.sni);
         server.setSecureContext(next.options);
-        log(`${tag}: reloaded TLS files: server certificate serial ${next.serial} (was ${material.serial})`);
+        opts.log.info(
+          `${tag}: reloaded TLS files: server certificate serial ${next.serial} (was ${material.serial})`,
+        );
         material = next;
         opts.onCertificates?.(listener, next.certs);
         return true;
       } catch (err) {
-        log(`${tag}: kept the previous TLS material: ${(err as Error).message}`);
+        opts.log.error(`${tag}: kept the previous TLS material: ${(err as Error).message}`);
         return false;
       }
     },

@@ -17,42 +17,8 @@ import { makeTestPki } from '../helpers/pki.js';
 import type { TestPki } from '../helpers/pki.js';
 import { grpcClient, request, sim, unary } from '../helpers/sim.js';
 import https from 'node:https';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
-
-function withoutHost(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const { host: _host, ...rest } = h;
-  return rest;
-}
-
-/** An HTTP pass-through to `target` that records each request's path and x-forwarded-client-cert header. */
-async function recordingProxy(
-  target: string,
-  seen: Array<{ url: string; xfcc: string | undefined }>,
-): Promise<{ url: string; server: http.Server }> {
-  const server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', xfcc: req.headers['x-forwarded-client-cert'] as string | undefined });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = chunks.length ? Buffer.concat(chunks) : undefined;
-      const up = http.request(
-        target + (req.url ?? ''),
-        { method: req.method, headers: withoutHost(req.headers) },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      up.end(body);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+import type http from 'node:http';
+import { recordingProxy } from '../helpers/recording-proxy.js';
 
 function embed(
   port: number,
@@ -247,7 +213,7 @@ describe('[[authz]]: named clients, model allow-lists, client labels and access 
     );
     const line = logs.find((l) => l.includes('"client":"batch"') && l.includes('"access":"http"'));
     assert.ok(line, logs.join('\n'));
-    const entry = JSON.parse(line) as Record<string, unknown>;
+    const entry = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
     assert.equal(entry.spiffe_id, 'spiffe://test.org/ns/jobs/sa/batch');
     assert.equal(entry.subject, 'CN=batch');
     assert.equal(entry.tenant, 'localhost');

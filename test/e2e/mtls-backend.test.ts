@@ -120,7 +120,7 @@ describe('mTLS to backends (https:// and grpcs:// behind an mTLS proxy) and cert
       assert.ok(gauge, metrics);
       assert.ok(Math.abs(Number(gauge[1]) - (Date.now() / 1000 + 10 * 86_400)) < 3600, gauge[1]);
       assert.ok(
-        logs.some((l) => /warning: backend backend-client certificate .* expires in 10 days/.test(l)),
+        logs.some((l) => /backend backend-client certificate .* expires in 10 days/.test(l)),
         logs.join('\n'),
       );
     } finally {

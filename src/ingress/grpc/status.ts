@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ErrorKind } from '../../errors.js';
+import { getProcessLogger } from '../../log.js';
 import { RouterError } from '../../errors.js';
 import { TeiError, teiGrpcCode } from '../../tei/errors.js';
 
@@ -38,7 +39,9 @@ export function toStatus(err: unknown): Partial<grpc.StatusObject> {
   if (err instanceof RouterError) {
     routerErr = err;
   } else {
-    console.error('tei-router: unexpected error in a gRPC call', err);
+    getProcessLogger().error('tei-router: unexpected error in a gRPC call', {
+      error: err instanceof Error ? err.stack : String(err),
+    });
     routerErr = new RouterError(
       'ROUTER_ERR_INTERNAL',
       `internal error: ${err instanceof Error ? err.message : String(err)}`,

@@ -10,6 +10,7 @@ import { RouterError } from '../../errors.js';
 import type { TeiErrorType } from '../../tei/errors.js';
 import { TeiError, teiHttpStatus } from '../../tei/errors.js';
 import type { HttpReply } from './types.js';
+import { getProcessLogger } from '../../log.js';
 
 const KIND_STATUS: Record<ErrorKind, { status: number; type: TeiErrorType }> = {
   invalid_argument: { status: 422, type: 'Validation' },
@@ -45,7 +46,11 @@ export function errorReply(err: unknown, openai: boolean): HttpReply {
           'ROUTER_ERR_INTERNAL',
           `internal error: ${err instanceof Error ? err.message : String(err)}`,
         );
-  if (!(err instanceof RouterError)) console.error('tei-router: unexpected error', err);
+  if (!(err instanceof RouterError)) {
+    getProcessLogger().error('tei-router: unexpected error', {
+      error: err instanceof Error ? err.stack : String(err),
+    });
+  }
   const { status, type } = KIND_STATUS[routerErr.kind];
   const header = { 'x-tei-router-error': routerErr.code };
   return openai
