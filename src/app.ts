@@ -16,7 +16,7 @@ import { loadBackendTls } from './tls/backend.js';
 import { forwardedHeaders } from './tls/forwarded.js';
 import { CertificateExpiry } from './tls/expiry.js';
 import type { RequestObserver } from './ingress/http/dispatch.js';
-import type { TlsFront } from './tls/server.js';
+import type { ConnectionAddresses, TlsFront } from './tls/server.js';
 import { ReplicaSets } from './backend/replicas.js';
 import { createHttpIngress } from './ingress/http/node.js';
 import { createRoutes } from './ingress/http/routes.js';
@@ -228,7 +228,13 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       ...createRoutes({ pipeline }),
       ...createTeiRoutes({ pipeline, replicas, tokenizationWorkers: config.pool.threads }),
     ]);
-    const http = createHttpIngress(routes, config.http, observe, clients);
+    const http = createHttpIngress(
+      routes,
+      config.http,
+      observe,
+      clients,
+      config.tls.listeners.http !== undefined,
+    );
     const httpBound = await bind('http', config.http.host, config.http.port, http.server, http.acceptTls, [
       'h2',
       'http/1.1',
@@ -250,7 +256,9 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         embedArrow: grpcEmbedArrow(pipeline),
         embedSparseArrow: grpcEmbedSparseArrow(createForwarder(replicas)),
       },
-      connection: (remote) => fronts.grpc?.authFor(remote),
+      ...(config.tls.listeners.grpc
+        ? { connection: (c: ConnectionAddresses) => fronts.grpc?.authFor(c) }
+        : {}),
       clients,
       observe: (method, code, seconds, scope) => {
         metrics.recordRequest({ protocol: 'grpc', route: method, code, seconds, scope });
@@ -288,7 +296,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       `tei-router: gRPC (tei_multiplexer.v1, tei.v1, health, reflection) on ${grpcHost}:${grpcPort}` +
         (config.tls.listeners.grpc ? ' (TLS)' : ' (plaintext)'),
     );
-    const admin = createAdminServer({ replicas, metrics });
+    const admin = createAdminServer({ replicas, metrics, tls: config.tls.listeners.admin !== undefined });
     const adminBound = await bind(
       'admin',
       config.admin.host,

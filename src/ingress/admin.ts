@@ -16,12 +16,15 @@ import type { ReplicaSets } from '../backend/replicas.js';
 import type { RouterMetrics } from '../metrics.js';
 import { connectionAuth } from '../tls/server.js';
 import { getProcessLogger } from '../log.js';
+import { RouterError } from '../errors.js';
 import { errorReply } from './http/errors.js';
 
 export interface AdminDeps {
   replicas: ReplicaSets;
   /** createAdminServer calls `metrics.watchBackends(replicas)`, so tei_router_backend_up follows these replicas. */
   metrics: RouterMetrics;
+  /** The admin port serves TLS: a request whose connection has no TLS verdict is refused. */
+  tls?: boolean;
 }
 
 interface Reply {
@@ -92,7 +95,12 @@ export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
-    const refusal = connectionAuth(req.socket)?.refusal;
+    const auth = connectionAuth(req.socket);
+    const refusal =
+      auth?.refusal ??
+      (deps.tls && !auth
+        ? new RouterError('ROUTER_ERR_CLIENT_CERT', 'this connection has no TLS verdict: refused')
+        : null);
     if (refusal) {
       const r = errorReply(refusal, false);
       res.writeHead(r.status, r.headers);

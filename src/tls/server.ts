@@ -22,6 +22,19 @@ import type { ListenerMaterial, LoadedCert } from './material.js';
 import { watchFiles } from './watch.js';
 import type { Logger } from '../log.js';
 
+/** The four addresses of a TCP connection, as grpc-js's getConnectionInfo() and a socket both give them. */
+export interface ConnectionAddresses {
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+}
+
+/** One key per open connection: the whole 4-tuple (the remote address:port alone is not unique on a multi-address listener). */
+export function connectionKey(c: ConnectionAddresses): string {
+  return `${c.remoteAddress ?? '?'}|${c.remotePort ?? '?'}|${c.localAddress ?? '?'}|${c.localPort ?? '?'}`;
+}
+
 /** What the router decided about one TLS connection. */
 export interface ConnectionAuth {
   identity: ClientIdentity;
@@ -58,8 +71,8 @@ export interface TlsFront {
   server: tls.Server;
   /** The certificates now in use. */
   certificates(): LoadedCert[];
-  /** The verdict for the open connection from `remote` ("address:port"), for layers that only see addresses. */
-  authFor(remote: string): ConnectionAuth | undefined;
+  /** The verdict for an open connection, by its addresses (for layers that do not see the socket: grpc-js). */
+  authFor(connection: ConnectionAddresses): ConnectionAuth | undefined;
   /** Checks the files now instead of at the next interval (tests). */
   checkFiles(): Promise<void>;
   /** Ends every open connection (shutdown). */
@@ -116,6 +129,11 @@ function peerOf(socket: tls.TLSSocket): X509Certificate | null {
 /** Peer addresses by raw socket, recorded at accept: a failed handshake's TLS socket has lost its own. */
 const peers = new WeakMap<object, string>();
 
+/** SNI names are DNS names: compared and reported lower-case, without a trailing dot. */
+function normalizeServerName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
 function remoteOf(socket: tls.TLSSocket): string {
   if (socket.remoteAddress) return `${socket.remoteAddress}:${socket.remotePort ?? '?'}`;
   // Node keeps the accepted socket as `_parent` of the TLS socket wrapping it (not public API: hence the fallback)
@@ -148,22 +166,30 @@ export async function createTlsFront(
       : {}),
   });
 
+  // every accepted socket, handshake finished or not, so that shutdown can end them all
+  const raws = new Set<net.Socket>();
   server.on('connection', (raw: net.Socket) => {
     peers.set(raw, `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`);
+    raws.add(raw);
+    raw.once('close', () => raws.delete(raw));
   });
   const sockets = new Set<tls.TLSSocket>();
-  const byRemote = new Map<string, ConnectionAuth>();
+  const byConnection = new Map<string, ConnectionAuth>();
   server.on('secureConnection', (socket: tls.TLSSocket) => {
-    const remote = remoteOf(socket);
+    const key = connectionKey(socket);
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
-      byRemote.delete(remote);
+      // a newer connection may hold the key by now only if this one is gone; remove only our own entry
+      if (byConnection.get(key) === auth) byConnection.delete(key);
     });
     socket.on('error', () => {}); // the protocol layer reports what matters; a reset must not crash the process
     opts.onHandshake?.(listener);
     const cert = peerOf(socket);
-    const identity = identityFromCert(cert, socket.servername || null);
+    const identity = identityFromCert(
+      cert,
+      socket.servername ? normalizeServerName(socket.servername) : null,
+    );
     let refusal: RouterError | null = null;
     if (cert !== null && !socket.authorized) {
       refusal = new RouterError(
@@ -185,7 +211,7 @@ export async function createTlsFront(
       );
     const auth: ConnectionAuth = { identity, refusal };
     Object.defineProperty(socket, AUTH, { value: auth });
-    byRemote.set(remote, auth);
+    byConnection.set(key, auth);
     onConnection(socket);
   });
 
@@ -247,10 +273,11 @@ export async function createTlsFront(
   return {
     server,
     certificates: () => material.certs,
-    authFor: (remote) => byRemote.get(remote),
+    authFor: (c) => byConnection.get(connectionKey(c)),
     checkFiles: () => watch.check(),
     destroyConnections: () => {
       for (const s of sockets) s.destroy();
+      for (const r of raws) r.destroy();
     },
     stop: () => watch.stop(),
   };

@@ -17,7 +17,8 @@ import { teiV1Services } from './tei-v1.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS } from '../../tls/clients.js';
 import type { ClientDirectory } from '../../tls/clients.js';
-import type { ConnectionAuth } from '../../tls/server.js';
+import type { ConnectionAddresses, ConnectionAuth } from '../../tls/server.js';
+import { RouterError } from '../../errors.js';
 import { attachScope } from './client.js';
 import { newScope } from '../../request-scope.js';
 import type { RequestScope } from '../../request-scope.js';
@@ -31,8 +32,11 @@ export interface GrpcIngressDeps {
   maxMessageBytes: number;
   /** The Arrow RPCs of TeiMultiplexer; absent: they answer UNIMPLEMENTED. */
   arrow?: ArrowRpcs;
-  /** The TLS verdict on the connection from `remote` ("address:port"); undefined for plaintext connections. */
-  connection?: (remote: string) => ConnectionAuth | undefined;
+  /**
+   * Set on a TLS listener: the verdict on a call's connection (by its addresses). A call whose connection has no
+   * verdict is refused: on a TLS listener every connection gets one before grpc-js sees it.
+   */
+  connection?: (c: ConnectionAddresses) => ConnectionAuth | undefined;
   /** Names the client of each call (metrics label, access log, [[authz]] model checks). */
   clients?: ClientDirectory;
   /** Called once per finished call: full method path, gRPC status code, seconds, the call's scope. */
@@ -47,8 +51,15 @@ export interface GrpcIngressDeps {
 function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
   return (method, call) => {
     const started = process.hrtime.bigint();
-    const info = call.getConnectionInfo();
-    const auth = deps.connection?.(`${info.remoteAddress}:${info.remotePort}`);
+    const auth = deps.connection
+      ? (deps.connection(call.getConnectionInfo()) ?? {
+          identity: null,
+          refusal: new RouterError(
+            'ROUTER_ERR_CLIENT_CERT',
+            'this connection has no TLS verdict (it did not come through the TLS listener): refused',
+          ),
+        })
+      : undefined;
     const client = deps.clients?.context(auth?.identity) ?? ANONYMOUS;
     let scope: RequestScope | undefined;
     const done = (code: grpc.status) =>

@@ -10,6 +10,9 @@ import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
 import { connectionAuth } from '../../tls/server.js';
+import { RouterError } from '../../errors.js';
+
+const NO_VERDICT = 'this connection has no TLS verdict (it did not come through the TLS listener): refused';
 import { ANONYMOUS } from '../../tls/clients.js';
 import { newScope } from '../../request-scope.js';
 import type { ClientDirectory } from '../../tls/clients.js';
@@ -22,10 +25,14 @@ export function createHttpIngress(
   limits: HttpLimits,
   observe?: RequestObserver,
   clients?: ClientDirectory,
+  /** The port serves TLS: a request whose connection has no TLS verdict is refused (defence in depth). */
+  tls = false,
 ): DualServer {
   const { dispatch } = createDispatcher(routes, limits, observe, clients);
   return createH1H2cServer((req, res) => {
-    const auth = connectionAuth(req.socket);
+    const auth =
+      connectionAuth(req.socket) ??
+      (tls ? { identity: null, refusal: new RouterError('ROUTER_ERR_CLIENT_CERT', NO_VERDICT) } : undefined);
     const client = clients?.context(auth?.identity) ?? ANONYMOUS;
     if (auth?.refusal) {
       req.resume();
