@@ -51,11 +51,19 @@ export interface AppOptions {
   log?: Logger | ((line: string) => void);
 }
 
-function listen(server: net.Server, host: string, port: number): Promise<number> {
+/** Listens; once listening, a server error (e.g. EMFILE on accept) is logged instead of crashing the process. */
+function listen(
+  server: net.Server,
+  host: string,
+  port: number,
+  logger: Logger,
+  what: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
+      server.on('error', (err) => logger.error(`tei-router: ${what} listener error: ${err.message}`));
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -92,7 +100,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     const policy = input.tls.listeners[name];
     if (!policy) {
       if (!plain) throw new Error(`listener ${name} has no plaintext server`);
-      return { port: await listen(plain, host, port), secure: false };
+      return { port: await listen(plain, host, port, logger, name), secure: false };
     }
     const front = await createTlsFront(
       {
@@ -123,7 +131,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
           ? `, allow-lists: ${policy.allowedSubjects.length} subjects, ${policy.allowedSans.length} SANs`
           : ''),
     );
-    return { port: await listen(front.server, host, port), secure: true };
+    return { port: await listen(front.server, host, port, logger, name), secure: true };
   }
 
   try {
@@ -318,6 +326,12 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         `${adminBound.secure ? 'https' : 'http'}://${config.admin.host}:${adminPort}`,
     );
     const ports: App['ports'] = { grpc: grpcPort, http: httpPort, admin: adminPort };
+    if (config.uws.enabled && Object.values(config.tls.listeners).some((p) => p.clientAuth !== 'none')) {
+      logger.warn(
+        'tei-router: uws.enabled: the uWebSockets.js listener serves plaintext without client certificates while the ' +
+          'other listeners require them; expose it only on a trusted network (e.g. behind a mesh sidecar)',
+      );
+    }
     if (config.uws.enabled) {
       const loaded = loadUws();
       if ('error' in loaded) {

@@ -12,6 +12,8 @@ export interface CrlOptions {
   crlNumber?: number;
   /** nextUpdate this many days from now (default 30). Past nextUpdate, OpenSSL (and Node's TLS) refuse the CRL. */
   nextUpdateDays?: number;
+  /** The CRL's "now" (thisUpdate, and the base of nextUpdate); default the current time. Tests use past dates. */
+  now?: Date;
 }
 
 export interface RevokedEntry {
@@ -62,7 +64,7 @@ export async function createCrl(
   if (!(Number.isFinite(nextUpdateDays) && nextUpdateDays > 0)) {
     throw new Error(`nextUpdateDays must be a positive number, not ${nextUpdateDays}`);
   }
-  const now = Date.now();
+  const now = opts.now?.getTime() ?? Date.now();
   const seen = new Set<string>();
   const entries: Array<{ serialNumber: string; revocationDate: Date }> = [];
   for (const r of revoked) {

@@ -144,25 +144,30 @@ export async function loadCa(ca: CaMaterial): Promise<LoadedCa> {
   return { cert, nodeCert, signing, keyId };
 }
 
-/** A self-signed CA: basicConstraints CA:true (critical), keyUsage keyCertSign + cRLSign (critical), SKI. */
-export async function createCa(opts: CaOptions): Promise<Issued> {
+/**
+ * A CA: basicConstraints CA:true (critical), keyUsage keyCertSign + cRLSign (critical), SKI. Self-signed (a root),
+ * or, with `parent`, an intermediate CA signed by it (with AKI = the parent's SKI).
+ */
+export async function createCa(opts: CaOptions, parent?: CaMaterial): Promise<Issued> {
   const name = subjectName(opts.subject);
   const { notBefore, notAfter } = validity(opts);
   const keys = await generateKeyPair(opts.keyType ?? 'p384');
+  const signer = parent ? await loadCa(parent) : undefined;
   const serialHex = randomSerial();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialHex,
     subject: name,
-    issuer: name,
+    issuer: signer ? signer.cert.subjectName : name,
     notBefore,
     notAfter,
     publicKey: keys.publicKey,
-    signingKey: keys.signing.key,
-    signingAlgorithm: keys.signing.algorithm,
+    signingKey: signer ? signer.signing.key : keys.signing.key,
+    signingAlgorithm: signer ? signer.signing.algorithm : keys.signing.algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...(signer ? [new x509.AuthorityKeyIdentifierExtension(signer.keyId)] : []),
     ],
   });
   return { certPem: pem(cert), keyPem: keys.keyPem, serialHex };

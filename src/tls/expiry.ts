@@ -12,6 +12,7 @@ export interface CertificateSource {
 }
 
 const DAY_MS = 86_400_000;
+const CRL_WARNING_DAYS = 2;
 
 export class CertificateExpiry {
   private readonly sets = new Map<string, LoadedCert[]>();
@@ -37,16 +38,19 @@ export class CertificateExpiry {
   }
 
   private warn(list: readonly CertificateSource[]): void {
-    const limit = this.now() + this.warningDays * DAY_MS;
     for (const { source, cert } of list) {
+      // CRLs are short-lived and re-published often: warn only in their last 2 days (or the configured window)
+      const crl = cert.role === 'crl';
+      const limit =
+        this.now() + (crl ? Math.min(this.warningDays, CRL_WARNING_DAYS) : this.warningDays) * DAY_MS;
       const at = cert.notAfter.getTime();
       if (at > limit) continue;
-      const when =
-        at <= this.now()
-          ? `EXPIRED on ${cert.notAfter.toISOString()}`
-          : `expires in ${Math.ceil((at - this.now()) / DAY_MS)} days (${cert.notAfter.toISOString()})`;
+      const left =
+        at <= this.now() ? 'EXPIRED on' : `expires in ${Math.ceil((at - this.now()) / DAY_MS)} days,`;
       this.log(
-        `tei-router: ${source} ${cert.role} certificate ${cert.path} (${cert.subject}, serial ${cert.serial}) ${when}: rotate it`,
+        crl
+          ? `tei-router: ${source} CRL ${cert.path} (issuer ${cert.subject}, CRL number ${cert.serial}) ${left} ${cert.notAfter.toISOString()}: publish a fresh one`
+          : `tei-router: ${source} ${cert.role} certificate ${cert.path} (${cert.subject}, serial ${cert.serial}) ${left} ${cert.notAfter.toISOString()}: rotate it`,
       );
     }
   }

@@ -14,11 +14,26 @@ import type { ClientIdentity } from './identity.js';
 
 const SAN_KEYS: Record<string, string> = { DNS: 'DNS', URI: 'URI', email: 'Email', IP: 'IP' };
 
+/**
+ * A header-safe form of a subject: `"` and `\` escaped with `\`, and every byte outside printable ASCII written as
+ * `\HH` (its UTF-8 bytes, as RFC 4514 escapes them), so a non-ASCII subject cannot break the header.
+ */
+export function headerSafe(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (code >= 0x20 && code <= 0x7e) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '\\' + b.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
 /** The XFCC-style element for an identity; null when there is no client certificate. */
 export function forwardedValue(id: ClientIdentity | null): string | null {
   if (!id || id.fingerprint256 === null) return null;
   const parts = [`Hash=${id.fingerprint256.replace(/:/g, '').toLowerCase()}`];
-  if (id.subject !== null) parts.push(`Subject="${id.subject.replace(/["\\]/g, (c) => '\\' + c)}"`);
+  if (id.subject !== null) parts.push(`Subject="${headerSafe(id.subject)}"`);
   for (const san of id.sans) {
     const i = san.indexOf(':');
     const key = SAN_KEYS[san.slice(0, i)];

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import type { SniEntry, TlsPolicyConfig } from '../config.js';
 import { RouterError } from '../errors.js';
+import { readCrl, verifyCrl } from '../pki/index.js';
 
 /** A loaded certificate, for expiry metrics and logs. */
 export interface LoadedCert {
@@ -30,6 +31,10 @@ export interface ListenerMaterial {
   files: Map<string, Buffer>;
   /** The server certificate's serial (lowercase hex), for logs. */
   serial: string;
+  /** The client CAs (ca_path). */
+  cas: X509Certificate[];
+  /** Serials revoked by crl_path, per issuing CA (by the CA's SHA-256 fingerprint). */
+  revoked: Map<string, Set<string>>;
 }
 
 function fail(message: string, cause?: unknown): RouterError {
@@ -106,18 +111,31 @@ export async function loadListenerMaterial(
   const chain = checkKeyPair(cert, key, policy.certPath, policy.keyPath);
   const certs: LoadedCert[] = [loadedCert('server', policy.certPath, chain[0])];
   const options: tls.SecureContextOptions = { cert, key, minVersion: 'TLSv1.2' };
+  let cas: X509Certificate[] = [];
   if (policy.caPath !== undefined) {
     const ca = await read(policy.caPath, 'ca_path', files);
-    for (const c of parseCertBundle(ca, policy.caPath, 'ca_path'))
-      certs.push(loadedCert('ca', policy.caPath, c));
+    cas = parseCertBundle(ca, policy.caPath, 'ca_path');
+    for (const c of cas) certs.push(loadedCert('ca', policy.caPath, c));
     options.ca = ca;
   }
+  const revoked = new Map<string, Set<string>>();
   if (policy.crlPath !== undefined) {
     const crl = await read(policy.crlPath, 'crl_path', files);
-    if (!crl.toString('utf8').includes('-----BEGIN X509 CRL-----')) {
-      throw fail(`crl_path ${policy.crlPath} holds no PEM CRL ("-----BEGIN X509 CRL-----")`);
+    const checked = await checkCrls(crl, policy.crlPath, cas);
+    for (const c of checked) {
+      revoked.set(c.ca.fingerprint256, new Set(c.serials));
+      if (c.nextUpdate) {
+        certs.push({
+          role: 'crl',
+          path: policy.crlPath,
+          subject: c.ca.subject.replace(/\n/g, ','),
+          serial: c.crlNumber === undefined ? '' : String(c.crlNumber),
+          notAfter: c.nextUpdate,
+        });
+      }
     }
-    options.crl = crl;
+    // one PEM block per array element: given as one Buffer, OpenSSL would read only the first CRL
+    options.crl = checked.map((c) => c.pem);
   }
   const context = (o: tls.SecureContextOptions, what: string) => {
     try {
@@ -135,7 +153,72 @@ export async function loadListenerMaterial(
     certs.push(loadedCert(`sni:${e.serverName}`, e.certPath, sChain[0]));
     sni.set(e.serverName, context({ ...options, cert: sCert, key: sKey }, `tls.sni "${e.serverName}"`));
   }
-  return { options, sni, certs, files, serial: chain[0].serialNumber.toLowerCase() };
+  return { options, sni, certs, files, serial: chain[0].serialNumber.toLowerCase(), cas, revoked };
+}
+
+const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
+
+interface CheckedCrl {
+  pem: string;
+  ca: X509Certificate;
+  serials: string[];
+  nextUpdate: Date | undefined;
+  crlNumber: number | undefined;
+}
+
+/**
+ * Every CRL of a crl_path file, checked before use: it parses, a CA of ca_path signed it, and it has not expired
+ * (past its nextUpdate OpenSSL refuses every client certificate of that CA). A CRL that fails any check fails the
+ * load, so a bad rotation keeps the previous material instead of locking every client out.
+ */
+async function checkCrls(file: Buffer, path: string, cas: X509Certificate[]): Promise<CheckedCrl[]> {
+  if (cas.length === 0)
+    throw fail(`crl_path ${path} needs ca_path: a CRL is checked against the CA that issued it`);
+  const blocks = file.toString('utf8').match(PEM_CRL) ?? [];
+  if (blocks.length === 0) throw fail(`crl_path ${path} holds no PEM CRL ("-----BEGIN X509 CRL-----")`);
+  const out: CheckedCrl[] = [];
+  for (const [i, pem] of blocks.entries()) {
+    const where = `crl_path ${path}, CRL ${i + 1} of ${blocks.length}`;
+    let info: ReturnType<typeof readCrl>;
+    try {
+      info = readCrl(pem);
+    } catch (err) {
+      throw fail(`${where} cannot be parsed: ${(err as Error).message}`, err);
+    }
+    let ca: X509Certificate | undefined;
+    for (const c of cas) {
+      if (await verifyCrl(pem, c.toString())) {
+        ca = c;
+        break;
+      }
+    }
+    if (!ca) {
+      throw fail(
+        `${where} (issuer ${info.issuer}) is not signed by a CA in ca_path: publish the CRL of your client CA`,
+      );
+    }
+    if (info.nextUpdate && info.nextUpdate.getTime() < Date.now()) {
+      throw fail(
+        `${where} (issuer ${info.issuer}) expired at its nextUpdate ${info.nextUpdate.toISOString()}: publish a fresh CRL`,
+      );
+    }
+    out.push({
+      pem,
+      ca,
+      serials: info.entries.map((e) => e.serialHex),
+      nextUpdate: info.nextUpdate,
+      crlNumber: info.crlNumber,
+    });
+  }
+  // with a CRL set, OpenSSL checks every CA of a client's chain against a CRL: one missing locks its clients out
+  const missing = cas.filter((ca) => !out.some((c) => c.ca === ca));
+  if (missing.length > 0) {
+    throw fail(
+      `crl_path ${path} has no CRL from ${missing.map((c) => c.subject.replace(/\n/g, ',')).join('; ')} of ca_path: ` +
+        'every CA of a client chain needs its CRL there (OpenSSL refuses clients otherwise)',
+    );
+  }
+  return out;
 }
 
 /** The SNI context for `servername`: an exact entry, else a `*.domain` entry matching one label, else undefined. */

@@ -174,6 +174,27 @@ export async function createTlsFront(
     raw.once('close', () => raws.delete(raw));
   });
   const sockets = new Set<tls.TLSSocket>();
+  const peerCerts = new WeakMap<tls.TLSSocket, X509Certificate>();
+  /** After a reload: open connections whose certificate the new CRL revokes (or that expired) are refused from now on. */
+  const recheckOpen = (m: ListenerMaterial) => {
+    const now = Date.now();
+    for (const s of sockets) {
+      const auth = connectionAuth(s);
+      const cert = peerCerts.get(s);
+      if (!auth || !cert || auth.refusal) continue;
+      let why: string | undefined;
+      if (new Date(cert.validTo).getTime() < now) why = `client certificate expired on ${cert.validTo}`;
+      const ca = m.cas.find((c) => cert.checkIssued(c));
+      if (ca && m.revoked.get(ca.fingerprint256)?.has(cert.serialNumber.toLowerCase())) {
+        why = `client certificate serial ${cert.serialNumber.toLowerCase()} is revoked by the reloaded crl_path ${policy.crlPath}`;
+      }
+      if (why === undefined) continue;
+      auth.refusal = new RouterError('ROUTER_ERR_CLIENT_CERT', why);
+      warn(
+        `${tag}: refusing further requests on the open connection of ${remoteOf(s)} (${describeIdentity(auth.identity)}): ${why}`,
+      );
+    }
+  };
   const byConnection = new Map<string, ConnectionAuth>();
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     const key = connectionKey(socket);
@@ -211,6 +232,7 @@ export async function createTlsFront(
       );
     const auth: ConnectionAuth = { identity, refusal };
     Object.defineProperty(socket, AUTH, { value: auth });
+    if (cert) peerCerts.set(socket, cert);
     byConnection.set(key, auth);
     onConnection(socket);
   });
@@ -262,6 +284,7 @@ export async function createTlsFront(
         );
         material = next;
         opts.onCertificates?.(listener, next.certs);
+        recheckOpen(next);
         return true;
       } catch (err) {
         opts.log.error(`${tag}: kept the previous TLS material: ${(err as Error).message}`);

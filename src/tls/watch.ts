@@ -13,9 +13,9 @@ export interface FileWatch {
 }
 
 /**
- * Every `intervalMs`, reads `paths()` and calls `onChange()` when any file's bytes differ from `known()`. A file
- * that cannot be read right now (mid-swap) is skipped until the next tick. A change that `onChange` rejected is not
- * retried until the bytes change again, so a bad file is reported once, not every tick.
+ * Every `intervalMs`, reads the files of `known()` and calls `onChange()` when any file's bytes differ or a file
+ * cannot be read. A change that `onChange` rejected is not retried until the files change again, so a bad or
+ * missing file is reported once, not every tick.
  */
 export function watchFiles(
   known: () => ReadonlyMap<string, Buffer>,
@@ -35,8 +35,11 @@ export function watchFiles(
         let current: Buffer;
         try {
           current = await readFile(path);
-        } catch {
-          return;
+        } catch (err) {
+          // a file that cannot be read is a change too (the reload reports it once, and keeps the old material)
+          hash.update(path).update(`unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+          changed = true;
+          continue;
         }
         hash.update(path).update(current);
         if (!current.equals(bytes)) changed = true;

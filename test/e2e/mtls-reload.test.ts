@@ -20,6 +20,10 @@ import { routerModel, startRouter } from '../helpers/router.js';
 import { grpcClient, sim, unary } from '../helpers/sim.js';
 import * as grpc from '@grpc/grpc-js';
 
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Writes one version directory and points `..data` at it with an atomic rename, as kubelet does. */
 function publish(dir: string, version: string, files: Record<string, string>): void {
   const vdir = path.join(dir, `..${version}`);
@@ -143,6 +147,7 @@ describe('mTLS hot reload (cert-manager symlink swap) under load', () => {
               method: 'POST',
               servername: 'localhost',
               agent,
+              timeout: 10_000,
               headers: { 'content-type': 'application/json' },
             },
             (res) => {
@@ -150,6 +155,7 @@ describe('mTLS hot reload (cert-manager symlink swap) under load', () => {
               res.on('end', () => resolve(res.statusCode ?? 0));
             },
           );
+          req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
           req.on('error', (e) => {
             failures.push(`http: ${e.message}`);
             resolve(0);
@@ -163,7 +169,22 @@ describe('mTLS hot reload (cert-manager symlink swap) under load', () => {
     const grpcLoop = async () => {
       for (let i = 0; i < 2000 && !stop; i++) {
         try {
-          await unary(channel, 'Embed', { target: { model_id: 'mini' }, request: { inputs: `grpc ${i}` } });
+          const md = new grpc.Metadata();
+          await new Promise((resolve, reject) =>
+            (
+              channel.Embed as (
+                r: unknown,
+                m: grpc.Metadata,
+                o: grpc.CallOptions,
+                cb: (e: Error | null) => void,
+              ) => void
+            )(
+              { target: { model_id: 'mini' }, request: { inputs: `grpc ${i}` } },
+              md,
+              { deadline: Date.now() + 10_000 },
+              (e) => (e ? reject(e) : resolve(undefined)),
+            ),
+          );
         } catch (e) {
           failures.push(`grpc: ${(e as Error).message}`);
         }
@@ -192,13 +213,15 @@ describe('mTLS hot reload (cert-manager symlink swap) under load', () => {
       refused.error !== undefined,
       `the revoked client is refused on its next connection: ${JSON.stringify(refused)}`,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // keep the load going until it has run well past the swap (bounded: 10 s)
+    const doneAtSwap = done;
+    await until(() => done - doneAtSwap >= 20 && Date.now() - swapped >= 300, 10_000);
     stop = true;
     await Promise.all(loops);
     agent.destroy();
     channel.close();
     assert.deepEqual(failures, [], 'no request failed during the rotation');
-    assert.ok(done > 20, `the load ran (${done} requests, ${Date.now() - swapped} ms since the swap)`);
+    assert.ok(done - doneAtSwap >= 20, `the load ran on after the swap (${done - doneAtSwap} requests)`);
     assert.ok(
       logs.some((l) => /reloaded TLS files: server certificate serial/.test(l)),
       logs.join('\n'),
