@@ -17,7 +17,7 @@ import type { RunningSim } from '../../src/sim/index.js';
 import { makeTestPki } from '../helpers/pki.js';
 import type { TestPki } from '../helpers/pki.js';
 import { routerModel, startRouter } from '../helpers/router.js';
-import { grpcClient, sim, unary } from '../helpers/sim.js';
+import { grpcClient, sim } from '../helpers/sim.js';
 import * as grpc from '@grpc/grpc-js';
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
