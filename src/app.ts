@@ -219,6 +219,10 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         metrics.recordTask(model, result);
         for (const b of result.stats.batches) replicas.recordCall(b.backend, b.ns, b.error);
       },
+      directBatch: (model, b) => {
+        metrics.recordBatch(model, b);
+        replicas.recordCall(b.backend, b.ns, b.error);
+      },
     });
     metrics.watchLoad({
       inflightRequests: pipeline.inflightRequests,

@@ -39,7 +39,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ReplicaSets } from './backend/replicas.js';
 import type { RequestScope } from './request-scope.js';
 import type { CertificateSource } from './tls/expiry.js';
-import type { EmbedTaskOk } from './workers/protocol.js';
+import type { BatchStat, EmbedTaskOk } from './workers/protocol.js';
 
 /** The most distinct `route` label values; beyond it a route is recorded as "other". */
 export const MAX_ROUTES = 64;
@@ -69,6 +69,8 @@ export interface RouterMetrics {
   recordRequest(e: RequestEvent): void;
   /** One finished worker task: batch shapes and TEI's reported timings. */
   recordTask(model: string, result: EmbedTaskOk): void;
+  /** One backend batch (of a worker task, or of the direct path). */
+  recordBatch(model: string, batch: BatchStat): void;
   /** One TLS handshake: ok, or failed with a bounded reason. */
   recordHandshake(listener: string, failure?: string): void;
   /** Reports `tei_router_tls_certificate_not_after_seconds` for these certificates (read at scrape time). */
@@ -289,17 +291,18 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
     recordTask(model, result) {
       tasks.inc({ model });
       if (result.stats.splitParts > 0) splits.inc({ model }, result.stats.splitParts);
-      for (const b of result.stats.batches) {
-        if (b.error !== undefined) continue;
-        batchTexts.observe({ model }, b.texts);
-        batchTokens.observe({ model }, b.tokens);
-        if (b.maxBatchTokens > 0) fill.observe({ model }, Math.min(1, b.tokens / b.maxBatchTokens));
-      }
+      for (const b of result.stats.batches) this.recordBatch(model, b);
       if (result.stats.batches.length > 0) {
         reported.observe({ phase: 'tokenization' }, result.timings.tokenizationNs / 1e9);
         reported.observe({ phase: 'queue' }, result.timings.queueNs / 1e9);
         reported.observe({ phase: 'inference' }, result.timings.inferenceNs / 1e9);
       }
+    },
+    recordBatch(model, b) {
+      if (b.error !== undefined) return;
+      batchTexts.observe({ model }, b.texts);
+      batchTokens.observe({ model }, b.tokens);
+      if (b.maxBatchTokens > 0) fill.observe({ model }, Math.min(1, b.tokens / b.maxBatchTokens));
     },
     recordHandshake(listener, failure) {
       handshakes.inc({ listener, outcome: failure === undefined ? 'ok' : 'failed' });

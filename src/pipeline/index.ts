@@ -6,8 +6,9 @@ import type { RouterConfig } from '../config.js';
 import { RouterError } from '../errors.js';
 import { TeiError } from '../tei/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
-import type { BackendView, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
+import type { BackendView, BatchStat, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
 import { Coalescer } from './coalescer.js';
+import { directTexts, sendDirect } from './direct.js';
 import { currentScope } from '../request-scope.js';
 import type { EmbedPool } from './pool.js';
 import type { TextBatch } from './text-batch.js';
@@ -33,6 +34,8 @@ export function taskErrorToException(e: TaskError): Error {
 /** Told about every finished worker task (the metrics implement it; the pipeline does not import them). */
 export interface PipelineObserver {
   task(model: string, result: EmbedTaskOk, poolQueueNs: number): void;
+  /** One backend call of the direct path (no worker task). */
+  directBatch(model: string, stat: BatchStat): void;
 }
 
 type TaskOutcome = EmbedTaskOk & { poolQueueNs: number };
@@ -138,6 +141,39 @@ export class Pipeline {
     const key = JSON.stringify({ model, params, replica: replica ?? null });
     const scope = currentScope();
     const add = (m: Map<string, number>, n: number) => m.set(model, (m.get(model) ?? 0) + n);
+    if ((this.inflightRequests.get(model) ?? 0) === 0) {
+      const views = this.backendsFor(model, replica ?? null);
+      const strings = directTexts(texts, params, views);
+      if (strings) {
+        add(this.pendingTexts, texts.length);
+        add(this.inflightRequests, 1);
+        try {
+          const r = await sendDirect(this.replicas, this.pool.load, views, strings, params, signal, (stat) =>
+            this.observer?.directBatch(model, stat),
+          );
+          if (r.dim > 0 && params.dimensions === null) this.dims.set(model, r.dim);
+          if (scope) {
+            scope.stages.backendNs += r.backendNs;
+            scope.texts += r.rows;
+            scope.tokens += r.tokens;
+          }
+          return {
+            rows: r.rows,
+            dim: r.dim,
+            vectors: r.vectors,
+            tokens: r.tokens,
+            timings: {
+              tokenizationNs: r.timings.tokenizationNs,
+              queueNs: r.timings.queueNs,
+              inferenceNs: r.timings.inferenceNs,
+            },
+          };
+        } finally {
+          add(this.pendingTexts, -texts.length);
+          add(this.inflightRequests, -1);
+        }
+      }
+    }
     add(this.pendingTexts, texts.length);
     add(this.inflightRequests, 1);
     let submitted;
