@@ -47,6 +47,14 @@ export function displayUrl(u: URL): string {
   return `${u.protocol}//${u.host}${path}`;
 }
 
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/** The error of a request written to a pooled socket the peer had already closed (no answer was read). */
+function isStaleSocket(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STALE_SOCKET_CODES.has(code);
+}
+
 export class HttpBackend implements TeiBackend {
   readonly protocol = 'http' as const;
   readonly url: string;
@@ -103,13 +111,23 @@ export class HttpBackend implements TeiBackend {
       this.timeoutMs,
       signal,
       async (scope) => {
-        const res = await this.pool.request({
-          path: this.prefix + route,
-          method: body === null ? 'GET' : 'POST',
-          headers: this.headersFor(body === null ? this.getHeaders : this.postHeaders),
-          body,
-          signal: scope.signal,
-        });
+        const send = () =>
+          this.pool.request({
+            path: this.prefix + route,
+            method: body === null ? 'GET' : 'POST',
+            headers: this.headersFor(body === null ? this.getHeaders : this.postHeaders),
+            body,
+            signal: scope.signal,
+          });
+        let res;
+        try {
+          res = await send();
+        } catch (err) {
+          // a keep-alive socket the backend closed as it was reused: every TEI call is idempotent, so it goes
+          // once more, on a fresh connection
+          if (scope.signal.aborted || !isStaleSocket(err)) throw err;
+          res = await send();
+        }
         const text = await res.body.text();
         return read({ status: res.statusCode, headers: res.headers, text });
       },
