@@ -22,20 +22,13 @@ import { grpcInfo, h1Get } from '../helpers/tls-clients.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The guide's step 1, as written (bash for the `<(echo ...)` process substitution). */
-const OPENSSL_STEPS = `
-set -e
-mkdir -p certs && cd certs
-openssl genrsa -out ca-key.pem 4096
-openssl req -new -x509 -days 365 -key ca-key.pem -out ca.pem -subj "/CN=tei-manager-ca/O=TEI Manager"
-openssl genrsa -out server-key.pem 4096
-openssl req -new -key server-key.pem -out server.csr -subj "/CN=tei-manager/O=TEI Manager"
-openssl x509 -req -days 365 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem \\
-  -extfile <(echo "subjectAltName=DNS:localhost,DNS:tei-manager,IP:127.0.0.1")
-openssl genrsa -out client-key.pem 4096
-openssl req -new -key client-key.pem -out client.csr -subj "/CN=tei-client/O=TEI Manager"
-openssl x509 -req -days 365 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client.pem
-`;
+/** The guide's step 1 as the README shows it (the block marked `example:openssl`), run as written by bash. */
+const OPENSSL_STEPS = (() => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const m = /<!-- example:openssl -->\n```sh\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, 'README has no example:openssl block');
+  return 'set -e\n' + m[1];
+})();
 
 /** Starts `tei-router serve` and resolves once every listener is up, with its ports and log. */
 async function serve(

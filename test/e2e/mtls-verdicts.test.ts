@@ -11,7 +11,9 @@ import { loadConfig } from '../../src/config.js';
 import { createGrpcIngress } from '../../src/ingress/grpc/server.js';
 import { connectionKey } from '../../src/tls/server.js';
 import { grpcClient, sim, unary } from '../helpers/sim.js';
-import { routerModel } from '../helpers/router.js';
+import { routerModel, startRouter } from '../helpers/router.js';
+import { makeTestPki } from '../helpers/pki.js';
+import { h1Get } from '../helpers/tls-clients.js';
 
 describe('TLS verdict lookup', () => {
   it('keys connections by remote and local address and port', () => {
@@ -67,6 +69,33 @@ describe('TLS verdict lookup', () => {
       server.forceShutdown();
       await app.close();
       await backend.close();
+    }
+  });
+
+  it('server and clients may use different CAs (guide item 7): ca_path is the client CA only', async () => {
+    const pki = await makeTestPki();
+    const backend = await sim({ modelId: 'mini' });
+    // the server certificate comes from "other CA"; clients from the test CA, which is the only one in ca_path
+    const server = await pki.issue(
+      { subject: 'CN=tei-router', sans: ['DNS:localhost', 'IP:127.0.0.1'], usage: 'server' },
+      pki.otherCa,
+    );
+    const { app } = await startRouter([routerModel([backend.url])], {
+      'tls.cert_path': pki.write('other-server.pem', server.certPem),
+      'tls.key_path': pki.write('other-server-key.pem', server.keyPem),
+      'tls.ca_path': pki.paths.ca,
+    });
+    try {
+      const client = pki.clients['allowed subject']!;
+      const ok = await h1Get({ port: app.ports.http, ca: pki.otherCa.certPem }, '/health', client);
+      assert.equal(ok.kind === 'answered' && ok.status, 200, JSON.stringify(ok));
+      const foreign = pki.clients['other CA']!;
+      const refused = await h1Get({ port: app.ports.http, ca: pki.otherCa.certPem }, '/health', foreign);
+      assert.equal(refused.kind, 'refused', JSON.stringify(refused));
+    } finally {
+      await app.close();
+      await backend.close();
+      pki.remove();
     }
   });
 });
