@@ -173,6 +173,11 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       extraHeaders: forwardedHeaders(config.backend.identityHeader),
     });
     closers.push(() => replicas.close());
+    replicas.onStateChange((r, from, reason) => {
+      const line = `tei-router: backend ${r.url} (${r.model}): ${from} -> ${r.state}: ${reason}`;
+      if (r.state === 'up') logger.info(line);
+      else logger.warn(line);
+    });
     await replicas.start();
     for (const r of replicas.replicas) {
       if (r.state !== 'up')

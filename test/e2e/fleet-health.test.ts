@@ -1,0 +1,134 @@
+/**
+ * Fleet health over real sockets: a replica that dies under load is ejected after a few failed calls while its
+ * batches finish on the others (no failed client request); every replica down gives fast, clear errors and the
+ * router recovers without a restart when they return; a replica still loading its model is `starting`, not an
+ * error, until it answers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import type { RunningSim } from '../../src/sim/index.js';
+import { EJECT_AFTER } from '../../src/backend/replicas.js';
+import { routerModel, startRouter } from '../helpers/router.js';
+import { postJson, request, sim } from '../helpers/sim.js';
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (await cond()) return true;
+  }
+  return cond();
+}
+
+const backends = async (adminPort: number) =>
+  JSON.parse((await request(`http://127.0.0.1:${adminPort}/v1/backends`, 'GET')).body) as Array<{
+    url: string;
+    state: string;
+  }>;
+
+describe('fleet health', () => {
+  it('ejects a replica that dies under load; every client request still succeeds', async () => {
+    const sims = await Promise.all([0, 1, 2].map(() => sim({ modelId: 'mini' })));
+    const logs: string[] = [];
+    const { app, base } = await startRouter([routerModel(sims.map((s) => s.url))], {}, (l) => logs.push(l));
+    try {
+      let stop = false;
+      const failures: string[] = [];
+      let done = 0;
+      const client = async (c: number) => {
+        for (let i = 0; i < 400 && !stop; i++) {
+          const r = await postJson(base, '/embed', { inputs: [`client ${c} request ${i}`, 'second text'] });
+          if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
+          done++;
+        }
+      };
+      const load = Promise.all([0, 1, 2, 3].map(client));
+      await until(() => done >= 20, 5000);
+      await sims[1].close();
+      const ejected = await until(
+        async () => (await backends(app.ports.admin)).find((b) => b.url === sims[1].url)?.state === 'ejected',
+        5000,
+      );
+      const after = done;
+      await until(() => done >= after + 40, 5000);
+      stop = true;
+      await load;
+      assert.deepEqual(failures, [], 'no client request failed');
+      assert.ok(ejected, `the dead replica is ejected: ${JSON.stringify(await backends(app.ports.admin))}`);
+      assert.ok(
+        logs.some((l) =>
+          new RegExp(
+            `${sims[1].url.replace(/[.:/]/g, '.')} \\(mini\\): up -> ejected: ${EJECT_AFTER} calls in a row failed`,
+          ).test(l),
+        ),
+        logs.join('\n'),
+      );
+    } finally {
+      await app.close();
+      await Promise.all([sims[0].close(), sims[2].close()]);
+    }
+  });
+
+  it('every replica down: fast, clear errors; recovery without a restart when one returns', async () => {
+    let backend: RunningSim = await sim({ modelId: 'mini' });
+    const port = Number(new URL(backend.url).port);
+    const logs: string[] = [];
+    const { app, base } = await startRouter([routerModel([backend.url])], {}, (l) => logs.push(l));
+    try {
+      await backend.close();
+      // the first calls fail on the dead socket and eject it; after that the answer is immediate
+      for (let i = 0; i < EJECT_AFTER + 1; i++) await postJson(base, '/embed', { inputs: ['x'] });
+      const t0 = Date.now();
+      const r = await postJson(base, '/embed', { inputs: ['x'] });
+      const ms = Date.now() - t0;
+      assert.equal(r.status, 503, r.body);
+      assert.equal(JSON.parse(r.body).code, 'ROUTER_ERR_NO_BACKEND');
+      assert.match(JSON.parse(r.body).error, /no reachable backend .*(ejected|down)/);
+      assert.ok(ms < 500, `answered in ${ms} ms`);
+      assert.equal((await request(`http://127.0.0.1:${app.ports.admin}/ready`, 'GET')).status, 503);
+      // the replica comes back on the same port: the router uses it again within its probe backoff
+      backend = await sim({ modelId: 'mini', port });
+      const back = await until(
+        async () => (await postJson(base, '/embed', { inputs: ['back'] })).status === 200,
+        8000,
+      );
+      assert.ok(back, logs.join('\n'));
+      assert.ok(
+        logs.some((l) => /-> up: answered \/info again/.test(l)),
+        logs.join('\n'),
+      );
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+
+  it('a replica still loading its model (refusing connections) is starting, not an error, until it answers', async () => {
+    // a TEI loading its model does not listen yet: the router starts first, the backend a moment later
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const logs: string[] = [];
+    const { app, base } = await startRouter([routerModel([`http://127.0.0.1:${port}`])], {}, (l) =>
+      logs.push(l),
+    );
+    let backend: RunningSim | undefined;
+    try {
+      assert.equal((await backends(app.ports.admin))[0].state, 'starting');
+      assert.equal((await request(`http://127.0.0.1:${app.ports.admin}/ready`, 'GET')).status, 503);
+      backend = await sim({ modelId: 'mini', port });
+      const up = await until(async () => (await backends(app.ports.admin))[0].state === 'up', 6000);
+      assert.ok(up, logs.join('\n'));
+      assert.equal((await postJson(base, '/embed', { inputs: ['loaded'] })).status, 200);
+      assert.ok(
+        logs.some((l) => /starting -> up: answered \/info/.test(l)),
+        logs.join('\n'),
+      );
+      assert.ok(!logs.some((l) => /-> down/.test(l)), 'never reported down while loading');
+    } finally {
+      await app.close();
+      await backend?.close();
+    }
+  });
+});
