@@ -43,6 +43,11 @@ export interface App {
   readonly embedded: RunningSim | undefined;
   readonly pipeline: Pipeline;
   readonly replicas: ReplicaSets;
+  /**
+   * Graceful shutdown, first half: stop accepting connections, GOAWAY to HTTP/2 and gRPC clients, /ready 503, and
+   * wait (at most `timeoutMs`) until the requests in flight are answered. Resolves true when they all were.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -81,6 +86,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     for (const c of closers.reverse()) await c();
   };
   const fronts: Partial<Record<TlsListener, TlsFront>> = {};
+  let draining = false;
   let handshakeObserver: ((listener: string, failure?: string) => void) | undefined;
   const expiry = new CertificateExpiry(input.tls.expiryWarningDays, (line) => logger.warn(line));
   closers.push(() => expiry.stop());
@@ -313,7 +319,12 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       `tei-router: gRPC (tei_multiplexer.v1, tei.v1, health, reflection) on ${grpcHost}:${grpcPort}` +
         (config.tls.listeners.grpc ? ' (TLS)' : ' (plaintext)'),
     );
-    const admin = createAdminServer({ replicas, metrics, tls: config.tls.listeners.admin !== undefined });
+    const admin = createAdminServer({
+      replicas,
+      metrics,
+      tls: config.tls.listeners.admin !== undefined,
+      draining: () => draining,
+    });
     const adminBound = await bind(
       'admin',
       config.admin.host,
@@ -362,7 +373,28 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         log(`tei-router: uWebSockets.js HTTP/1.1 (plaintext) on http://${config.uws.host}:${uws.port}`);
       }
     }
-    return { config, ports, embedded, pipeline, replicas, close };
+    const drain = async (timeoutMs: number): Promise<boolean> => {
+      if (draining) return false;
+      draining = true;
+      logger.info(
+        `tei-router: draining: no new connections; waiting up to ${timeoutMs} ms for requests in flight`,
+      );
+      const stopAccepting = (s: net.Server | undefined) => (s?.listening ? s.close() : undefined);
+      stopAccepting(fronts.http?.server ?? http.server);
+      stopAccepting(fronts.grpc?.server);
+      const grpcDone = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        Promise.all([http.drain(), grpcDone]).then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      logger.info(
+        done ? 'tei-router: drained: every request in flight was answered' : 'tei-router: drain timed out',
+      );
+      return done;
+    };
+    return { config, ports, embedded, pipeline, replicas, drain, close };
   } catch (err) {
     await close();
     throw err;

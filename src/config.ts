@@ -96,6 +96,7 @@ export interface RouterConfig {
   tls: TlsConfig;
   authz: AuthzEntry[];
   log: { access: boolean; level: LogLevel; format: 'json' | 'text' };
+  shutdown: { drainTimeoutMs: number };
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
@@ -237,6 +238,13 @@ export const KEYS: readonly KeySpec[] = [
     default: 30_000,
     min: 100,
     doc: 'How often each backend /info is read again',
+  },
+  {
+    path: 'shutdown.drain_timeout_ms',
+    type: 'int',
+    default: 30_000,
+    min: 0,
+    doc: 'On SIGTERM/SIGINT: how long in-flight requests may take to finish before connections are closed',
   },
   {
     path: 'log.level',
@@ -710,6 +718,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     },
     authz,
     log: { access: get('log.access'), level: get('log.level'), format: get('log.format') },
+    shutdown: { drainTimeoutMs: get('shutdown.drain_timeout_ms') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,

@@ -50,11 +50,21 @@ async function runServe(argv: string[]): Promise<void> {
   const config = configFromFlags(values, given);
   const { startApp } = await import('../app.js');
   const app = await startApp(config);
+  // first signal: drain (answer what was accepted), then close; a second signal closes at once
+  let stopping = false;
   const stop = () => {
-    void app.close().then(() => process.exit(0));
+    if (stopping) {
+      void app.close().then(() => process.exit(0));
+      return;
+    }
+    stopping = true;
+    void app
+      .drain(config.shutdown.drainTimeoutMs)
+      .then(() => app.close())
+      .then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function runSim(argv: string[]): Promise<void> {

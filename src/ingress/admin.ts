@@ -25,6 +25,8 @@ export interface AdminDeps {
   metrics: RouterMetrics;
   /** The admin port serves TLS: a request whose connection has no TLS verdict is refused. */
   tls?: boolean;
+  /** True once the router is draining for shutdown: /ready answers 503 so load balancers stop sending. */
+  draining?: () => boolean;
 }
 
 interface Reply {
@@ -80,6 +82,7 @@ export function createAdminServer(deps: AdminDeps): http.Server {
       case '/health':
         return json(200, { status: 'ok' });
       case '/ready': {
+        if (deps.draining?.()) return json(503, { status: 'draining' });
         const missing = modelsWithoutBackend(replicas);
         return missing.length === 0
           ? json(200, { status: 'ready' })

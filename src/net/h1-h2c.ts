@@ -20,12 +20,34 @@ export interface DualServer {
   acceptTls(socket: tls.TLSSocket): void;
   /** Ends every open connection (for shutdown; `server.close()` alone waits for keep-alive clients). */
   destroyConnections(): void;
+  /**
+   * Graceful shutdown: HTTP/2 sessions get GOAWAY (their open streams finish), idle HTTP/1.1 keep-alive connections
+   * are closed and busy ones get `connection: close` on their answer. Resolves when no request is in flight.
+   */
+  drain(): Promise<void>;
 }
 
 export function createH1H2cServer(onRequest: (req: AnyRequest, res: AnyResponse) => void): DualServer {
-  const h1 = http.createServer(onRequest);
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+  const counted = (req: AnyRequest, res: AnyResponse) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (draining && inFlight === 0) drained?.();
+    });
+    if (draining && 'shouldKeepAlive' in res) res.shouldKeepAlive = false;
+    onRequest(req, res);
+  };
+  const h1 = http.createServer(counted);
   h1.keepAliveTimeout = 60_000;
-  const h2 = http2.createServer(onRequest);
+  const h2 = http2.createServer(counted);
+  const sessions = new Set<http2.Http2Session>();
+  h2.on('session', (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -47,6 +69,12 @@ export function createH1H2cServer(onRequest: (req: AnyRequest, res: AnyResponse)
     },
     destroyConnections: () => {
       for (const s of sockets) s.destroy();
+    },
+    drain: () => {
+      draining = true;
+      for (const s of sessions) s.close();
+      h1.closeIdleConnections();
+      return inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
     },
   };
 }
