@@ -9,7 +9,8 @@
 import { callErrorLabel } from '../backend/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { EmbedBatchResult } from '../backend/types.js';
-import { RouterError } from '../errors.js';
+import { retriable } from '../backend/retry-budget.js';
+import type { RetryBudget } from '../backend/retry-budget.js';
 import type { BackendView, BatchStat, EmbedParams } from '../workers/protocol.js';
 import type { TextBatch } from './text-batch.js';
 import { textAt } from './text-batch.js';
@@ -47,11 +48,13 @@ export function directTexts(
 
 /**
  * Sends `strings` to the least-loaded of `views` (shared counters with the workers), moving on to the next replica
- * when one refuses the connection, like the workers do. Reports each attempt as a batch.
+ * when one is unreachable, too slow or full, within the shared retry budget, like the workers do. Reports each
+ * attempt as a batch.
  */
 export async function sendDirect(
   replicas: ReplicaSets,
   load: Int32Array,
+  budget: RetryBudget,
   views: readonly BackendView[],
   strings: string[],
   params: EmbedParams,
@@ -70,6 +73,7 @@ export async function sendDirect(
       ns: 0,
     };
     const sent = process.hrtime.bigint();
+    budget.call();
     Atomics.add(load, view.index, strings.length);
     try {
       const r = await replicas.replicas[view.index].client.embed(
@@ -92,8 +96,7 @@ export async function sendDirect(
       stat.error = callErrorLabel(err);
       report(stat);
       last = err;
-      const unreachable = err instanceof RouterError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE';
-      if (!unreachable || signal?.aborted) throw err;
+      if (!retriable(err) || signal?.aborted || !budget.take()) throw err;
     } finally {
       Atomics.sub(load, view.index, strings.length);
     }

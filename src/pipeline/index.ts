@@ -148,8 +148,15 @@ export class Pipeline {
         add(this.pendingTexts, texts.length);
         add(this.inflightRequests, 1);
         try {
-          const r = await sendDirect(this.replicas, this.pool.load, views, strings, params, signal, (stat) =>
-            this.observer?.directBatch(model, stat),
+          const r = await sendDirect(
+            this.replicas,
+            this.pool.load,
+            this.pool.retryBudget,
+            views,
+            strings,
+            params,
+            signal,
+            (stat) => this.observer?.directBatch(model, stat),
           );
           if (r.dim > 0 && params.dimensions === null) this.dims.set(model, r.dim);
           if (scope) {

@@ -9,6 +9,7 @@ import { RouterError } from '../errors.js';
 import type { EmbedTask, EmbedTaskResult, WorkerData, WorkerModel } from '../workers/protocol.js';
 import { transferList } from './text-batch.js';
 import type { BackendTls } from '../backend/types.js';
+import { RETRY_BUDGET_SLOTS, RetryBudget } from '../backend/retry-budget.js';
 
 export interface PoolOptions {
   threads: number;
@@ -29,10 +30,15 @@ export class EmbedPool {
   private readonly piscina: Piscina;
   /** In-flight inputs per backend index, shared with every worker (Atomics). */
   readonly load: Int32Array;
+  /** The retry budget, shared with every worker. */
+  readonly retryBudget: RetryBudget;
 
   constructor(options: PoolOptions) {
-    const shared = new SharedArrayBuffer(Math.max(1, options.backendSlots) * 4);
-    this.load = new Int32Array(shared);
+    // one in-flight counter per backend, then the shared retry budget's counters
+    const slots = Math.max(1, options.backendSlots);
+    const shared = new SharedArrayBuffer((slots + RETRY_BUDGET_SLOTS) * 4);
+    this.load = new Int32Array(shared, 0, slots);
+    this.retryBudget = new RetryBudget(new Int32Array(shared, slots * 4, RETRY_BUDGET_SLOTS));
     const workerData: WorkerData = {
       models: options.models,
       backendTimeoutMs: options.backendTimeoutMs,

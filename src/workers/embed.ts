@@ -6,6 +6,7 @@
 import { workerData } from 'node:worker_threads';
 import { createBackend } from '../backend/index.js';
 import { callErrorLabel } from '../backend/errors.js';
+import { RETRY_BUDGET_SLOTS, RetryBudget, retriable } from '../backend/retry-budget.js';
 import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
@@ -24,7 +25,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { tokenizerFor } from './tokenizers.js';
 
 const data = workerData as WorkerData;
-const load = new Int32Array(data.load);
+const slots = data.load.byteLength / 4 - RETRY_BUDGET_SLOTS;
+const load = new Int32Array(data.load, 0, slots);
+const budget = new RetryBudget(new Int32Array(data.load, slots * 4, RETRY_BUDGET_SLOTS));
 const backends = new Map<string, TeiBackend>();
 /** The task's W3C traceparent (its first request's), for the backend calls it makes. */
 const traceContext = new AsyncLocalStorage<string | undefined>();
@@ -186,6 +189,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
           ns: 0,
         };
         const sent = process.hrtime.bigint();
+        budget.call();
         try {
           const r = await backendFor(view.url).embed(request, abort.signal);
           stat.ns = Number(process.hrtime.bigint() - sent);
@@ -209,9 +213,15 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
         } catch (err) {
           stat.ns = Number(process.hrtime.bigint() - sent);
           stat.error = callErrorLabel(err);
-          // an unreachable replica: the batch goes to the next one (each tried once)
-          const unreachable = err instanceof RouterError && err.code === 'ROUTER_ERR_BACKEND_UNAVAILABLE';
-          if (!unreachable || tried.size >= task.backends.length || abort.signal.aborted) throw err;
+          // unreachable, too slow or full: the batch goes to the next replica (each tried once), within the budget
+          if (
+            !retriable(err) ||
+            tried.size >= task.backends.length ||
+            abort.signal.aborted ||
+            !budget.take()
+          ) {
+            throw err;
+          }
         } finally {
           Atomics.sub(load, view.index, batch.length);
           batchStats.push(stat);

@@ -132,3 +132,37 @@ describe('fleet health', () => {
     }
   });
 });
+
+describe('failover', () => {
+  it('a replica that hangs or answers 429: its batches finish on the other replica, within the timeout', async () => {
+    const good = await sim({ modelId: 'mini' });
+    const hanging = await sim({
+      modelId: 'mini',
+      faults: { rate: 1, kind: 'hang', errorType: 'Backend', seed: 1 },
+    });
+    const full = await sim({
+      modelId: 'mini',
+      faults: { rate: 1, kind: 'error', errorType: 'Overloaded', seed: 1 },
+    });
+    const { app, base } = await startRouter([routerModel([hanging.url, full.url, good.url])], {
+      'backend.timeout_ms': 400,
+    });
+    try {
+      // several at once: least-loaded choice spreads them over all three replicas
+      const t0 = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => postJson(base, '/embed', { inputs: [`text ${i}`] })),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(6).fill(200),
+        answers.map((a) => a.body).join('\n'),
+      );
+      // a request that met the hanging replica waited for its timeout, then went elsewhere: bounded, not hung
+      assert.ok(Date.now() - t0 < 400 * 2 + 2000, `took ${Date.now() - t0} ms`);
+    } finally {
+      await app.close();
+      await Promise.all([good.close(), hanging.close(), full.close()]);
+    }
+  });
+});
