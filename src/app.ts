@@ -162,6 +162,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         coalesceMs: undefined,
         maxBatchTokens: undefined,
         maxClientBatchSize: undefined,
+        maxQueuedTokens: undefined,
       };
       config = { ...config, models: [model], defaultModel: model.name };
       log(
@@ -238,6 +239,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     metrics.watchLoad({
       inflightRequests: pipeline.inflightRequests,
       pendingTexts: pipeline.pendingTexts,
+      pendingTokens: pipeline.pendingTokens,
       backendLoad: pool.load,
       poolUtilization: () => pool.utilization,
       poolQueueDepth: () => pool.queueSize,

@@ -26,6 +26,8 @@ export interface ModelConfig {
   coalesceMs: number | undefined;
   maxBatchTokens: number | undefined;
   maxClientBatchSize: number | undefined;
+  /** Override of admission.max_queued_tokens. */
+  maxQueuedTokens: number | undefined;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -97,6 +99,7 @@ export interface RouterConfig {
   authz: AuthzEntry[];
   log: { access: boolean; level: LogLevel; format: 'json' | 'text' };
   shutdown: { drainTimeoutMs: number };
+  admission: { maxQueuedTokens: number };
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
@@ -240,6 +243,13 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'How often each backend /info is read again',
   },
   {
+    path: 'admission.max_queued_tokens',
+    type: 'int',
+    default: 1_048_576,
+    min: 1,
+    doc: 'Estimated tokens a model may have accepted and unanswered; beyond it requests get 429 / RESOURCE_EXHAUSTED',
+  },
+  {
     path: 'shutdown.drain_timeout_ms',
     type: 'int',
     default: 30_000,
@@ -321,6 +331,7 @@ const MODEL_KEYS = new Set([
   'tokenizer',
   'backends',
   'coalesce_ms',
+  'max_queued_tokens',
   'max_batch_tokens',
   'max_client_batch_size',
 ]);
@@ -578,6 +589,7 @@ function readModels(raw: unknown, file: string): ModelConfig[] {
       coalesceMs: num('coalesce_ms', 0),
       maxBatchTokens: intKey('max_batch_tokens'),
       maxClientBatchSize: intKey('max_client_batch_size'),
+      maxQueuedTokens: intKey('max_queued_tokens'),
     };
   });
 }
@@ -719,6 +731,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     authz,
     log: { access: get('log.access'), level: get('log.level'), format: get('log.format') },
     shutdown: { drainTimeoutMs: get('shutdown.drain_timeout_ms') },
+    admission: { maxQueuedTokens: get('admission.max_queued_tokens') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,

@@ -78,7 +78,8 @@ export const errorCatalogue = {
   },
   ROUTER_ERR_OVERLOADED: {
     kind: 'resource_exhausted',
-    summary: 'The router has more work queued than it accepts (pool.max_queue); retry later.',
+    summary:
+      'The model has more estimated tokens queued than admission.max_queued_tokens, or the worker pool queue is full (pool.max_queue); retry shortly (HTTP 429 with retry-after).',
   },
   ROUTER_ERR_INTERNAL: {
     kind: 'internal',

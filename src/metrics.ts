@@ -22,7 +22,8 @@
  *   `tei_router_backend_batch_fill_ratio{model}` (tokens / the backend's max_batch_tokens), per backend batch.
  * - `tei_router_batch_splits_total{model}`: client requests larger than max_client_batch_size, split over batches.
  * Load and backends
- * - `tei_router_model_inflight_requests{model}`, `tei_router_model_pending_texts{model}` (accepted, not answered).
+ * - `tei_router_model_inflight_requests{model}`, `tei_router_model_pending_texts{model}` (accepted, not answered),
+ *   `tei_router_model_queued_tokens{model}` (their estimated tokens, what admission control bounds).
  * - `tei_router_backend_inflight_texts{model,backend}`: texts at each backend now (dense batches).
  * - `tei_router_backend_calls_total{backend,outcome}` (outcome: ok or an error label: ROUTER_ERR_* / TEI error
  *   type) and `tei_router_backend_call_duration_seconds{backend}`.
@@ -58,6 +59,8 @@ export interface RequestEvent {
 export interface LoadSource {
   inflightRequests: ReadonlyMap<string, number>;
   pendingTexts: ReadonlyMap<string, number>;
+  /** Estimated tokens accepted and not yet answered, per model (the admission control's measure). */
+  pendingTokens: ReadonlyMap<string, number>;
   /** In-flight texts per backend index (the workers' shared counters). */
   backendLoad: Int32Array;
   poolUtilization(): number;
@@ -248,6 +251,14 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
     ['model'],
     (g) => {
       for (const [model, n] of load?.pendingTexts ?? []) g.set({ model }, n);
+    },
+  );
+  gauge(
+    'tei_router_model_queued_tokens',
+    'Estimated tokens accepted and not yet answered (admission.max_queued_tokens bounds it)',
+    ['model'],
+    (g) => {
+      for (const [model, n] of load?.pendingTokens ?? []) g.set({ model }, n);
     },
   );
   gauge('tei_router_pool_utilization', 'Worker pool utilization (0..1)', [], (g) => {

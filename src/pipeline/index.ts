@@ -46,6 +46,8 @@ export class Pipeline {
   readonly pendingTexts = new Map<string, number>();
   /** Embedding requests in the pipeline, per model. */
   readonly inflightRequests = new Map<string, number>();
+  /** Estimated tokens accepted and not yet answered, per model (admission control). */
+  readonly pendingTokens = new Map<string, number>();
   /** Embedding width each model answered with last (for replies whose rows all lack text). */
   private readonly dims = new Map<string, number>();
 
@@ -141,6 +143,36 @@ export class Pipeline {
     const key = JSON.stringify({ model, params, replica: replica ?? null });
     const scope = currentScope();
     const add = (m: Map<string, number>, n: number) => m.set(model, (m.get(model) ?? 0) + n);
+    // admission: a request is taken whole or refused; one larger than the limit is taken when nothing is queued
+    const estimate = estimateTokens(texts);
+    const queued = this.pendingTokens.get(model) ?? 0;
+    const limit =
+      this.config.models.find((m) => m.name === model)?.maxQueuedTokens ??
+      this.config.admission.maxQueuedTokens;
+    if (queued > 0 && queued + estimate > limit) {
+      throw new RouterError(
+        'ROUTER_ERR_OVERLOADED',
+        `model ${model} has about ${queued} tokens accepted and not yet answered (limit ${limit}); retry shortly`,
+      );
+    }
+    add(this.pendingTokens, estimate);
+    try {
+      return await this.admitted(model, key, texts, params, scope, add, signal, replica);
+    } finally {
+      add(this.pendingTokens, -estimate);
+    }
+  }
+
+  private async admitted(
+    model: string,
+    key: string,
+    texts: TextBatch,
+    params: EmbedParams,
+    scope: ReturnType<typeof currentScope>,
+    add: (m: Map<string, number>, n: number) => void,
+    signal: AbortSignal | undefined,
+    replica: number | undefined,
+  ): Promise<EmbedOutcome> {
     if ((this.inflightRequests.get(model) ?? 0) === 0) {
       const views = this.backendsFor(model, replica ?? null);
       const strings = directTexts(texts, params, views);
@@ -213,6 +245,14 @@ export class Pipeline {
       timings: result.timings,
     };
   }
+}
+
+/**
+ * Tokens a batch will cost, estimated without tokenizing (main thread, per request): about one token per four UTF-8
+ * bytes of text plus two special tokens per text.
+ */
+export function estimateTokens(texts: TextBatch): number {
+  return Math.ceil((texts.offsets[texts.length] - texts.offsets[0]) / 4) + 2 * texts.length;
 }
 
 function sumRows(rowTokens: Int32Array, start: number, count: number): number {

@@ -166,3 +166,38 @@ describe('failover', () => {
     }
   });
 });
+
+describe('admission control', () => {
+  it('under 10x overload: 429 with retry-after for what does not fit, every accepted request succeeds, no crash', async () => {
+    const backend = await sim({
+      modelId: 'mini',
+      latency: { batchBaseMs: 150, perTokenUs: 0, padded: false },
+    });
+    // room for about 4 requests of 8 short texts (each ~8 x (2 + 5) estimated tokens)
+    const { app, base } = await startRouter([routerModel([backend.url])], {
+      'admission.max_queued_tokens': 240,
+    });
+    try {
+      const requests = Array.from({ length: 40 }, (_, i) =>
+        postJson(base, '/embed', { inputs: Array.from({ length: 8 }, (_, k) => `r${i} t${k} words`) }),
+      );
+      const answers = await Promise.all(requests);
+      const ok = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status === 429);
+      assert.equal(ok.length + refused.length, 40, answers.map((a) => `${a.status} ${a.body}`).join('\n'));
+      assert.ok(ok.length >= 1 && refused.length >= 20, `${ok.length} accepted, ${refused.length} refused`);
+      for (const a of ok) assert.equal((JSON.parse(a.body) as number[][]).length, 8);
+      const body = JSON.parse(refused[0].body) as { code: string; error: string };
+      assert.equal(body.code, 'ROUTER_ERR_OVERLOADED');
+      assert.match(body.error, /tokens accepted and not yet answered \(limit 240\)/);
+      assert.equal(refused[0].headers['retry-after'], '1');
+      // once the queue has drained, requests are accepted again
+      assert.equal((await postJson(base, '/embed', { inputs: ['after the storm'] })).status, 200);
+      const m = (await request(`http://127.0.0.1:${app.ports.admin}/metrics`, 'GET')).body;
+      assert.match(m, /tei_router_model_queued_tokens\{model="mini"\} 0/);
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+});

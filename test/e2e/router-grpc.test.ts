@@ -80,6 +80,7 @@ describe('router gRPC ingress → pipeline / forward → TEI backends (HTTP + gR
       coalesceMs: undefined,
       maxBatchTokens: undefined,
       maxClientBatchSize: undefined,
+      maxQueuedTokens: undefined,
     });
     config.models = [
       model('mini', [httpSim.url, grpcSim.url], ['minilm']),

@@ -35,6 +35,7 @@ describe('router HTTP ingress → worker pool → TEI backends (HTTP + gRPC)', (
         coalesceMs: undefined,
         maxBatchTokens: undefined,
         maxClientBatchSize: undefined,
+        maxQueuedTokens: undefined,
       },
     ];
     config.defaultModel = 'mini';

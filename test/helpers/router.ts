@@ -15,6 +15,7 @@ export function routerModel(backends: string[], extra: Partial<ModelConfig> = {}
     coalesceMs: undefined,
     maxBatchTokens: undefined,
     maxClientBatchSize: undefined,
+    maxQueuedTokens: undefined,
     ...extra,
   };
 }

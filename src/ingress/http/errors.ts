@@ -52,7 +52,8 @@ export function errorReply(err: unknown, openai: boolean): HttpReply {
     });
   }
   const { status, type } = KIND_STATUS[routerErr.kind];
-  const header = { 'x-tei-router-error': routerErr.code };
+  const header: Record<string, string> = { 'x-tei-router-error': routerErr.code };
+  if (routerErr.code === 'ROUTER_ERR_OVERLOADED') header['retry-after'] = '1';
   return openai
     ? jsonReply(
         status,
