@@ -163,6 +163,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         maxBatchTokens: undefined,
         maxClientBatchSize: undefined,
         maxQueuedTokens: undefined,
+        balancing: undefined,
       };
       config = { ...config, models: [model], defaultModel: model.name };
       log(
@@ -229,11 +230,11 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     const pipeline = new Pipeline(config, replicas, pool, {
       task: (model, result) => {
         metrics.recordTask(model, result);
-        for (const b of result.stats.batches) replicas.recordCall(b.backend, b.ns, b.error);
+        for (const b of result.stats.batches) replicas.recordCall(b.backend, b.ns, b.error, b.tokens);
       },
       directBatch: (model, b) => {
         metrics.recordBatch(model, b);
-        replicas.recordCall(b.backend, b.ns, b.error);
+        replicas.recordCall(b.backend, b.ns, b.error, b.tokens);
       },
     });
     metrics.watchLoad({

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { RouterError } from './errors.js';
 import { parseSanEntry, parseSubject } from './tls/identity.js';
+import { BALANCING_POLICIES } from './backend/policies.js';
+import type { BalancingPolicy } from './backend/policies.js';
 
 export interface ListenerConfig {
   host: string;
@@ -28,6 +30,8 @@ export interface ModelConfig {
   maxClientBatchSize: number | undefined;
   /** Override of admission.max_queued_tokens. */
   maxQueuedTokens: number | undefined;
+  /** Override of balancing.policy. */
+  balancing: BalancingPolicy | undefined;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -100,6 +104,7 @@ export interface RouterConfig {
   log: { access: boolean; level: LogLevel; format: 'json' | 'text' };
   shutdown: { drainTimeoutMs: number };
   admission: { maxQueuedTokens: number };
+  balancing: { policy: BalancingPolicy };
   defaultModel: string | undefined;
   models: ModelConfig[];
   /** Where the values came from, for the startup banner. */
@@ -243,6 +248,13 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'How often each backend /info is read again',
   },
   {
+    path: 'balancing.policy',
+    type: 'enum',
+    default: 'p2c_tokens',
+    choices: BALANCING_POLICIES,
+    doc: 'Replica choice: p2c_tokens (power of two choices on outstanding tokens / throughput), least_requests, round_robin',
+  },
+  {
     path: 'admission.max_queued_tokens',
     type: 'int',
     default: 1_048_576,
@@ -332,6 +344,7 @@ const MODEL_KEYS = new Set([
   'backends',
   'coalesce_ms',
   'max_queued_tokens',
+  'balancing',
   'max_batch_tokens',
   'max_client_batch_size',
 ]);
@@ -590,8 +603,19 @@ function readModels(raw: unknown, file: string): ModelConfig[] {
       maxBatchTokens: intKey('max_batch_tokens'),
       maxClientBatchSize: intKey('max_client_batch_size'),
       maxQueuedTokens: intKey('max_queued_tokens'),
+      balancing: policyOfModel(t.balancing, where),
     };
   });
+}
+
+function policyOfModel(raw: unknown, where: string): BalancingPolicy | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !(BALANCING_POLICIES as readonly string[]).includes(raw)) {
+    throw bad(
+      `${where}.balancing = ${JSON.stringify(raw)}: expected one of ${BALANCING_POLICIES.join(', ')}`,
+    );
+  }
+  return raw as BalancingPolicy;
 }
 
 const SCHEMES = ['http:', 'https:', 'grpc:', 'grpcs:'];
@@ -732,6 +756,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     log: { access: get('log.access'), level: get('log.level'), format: get('log.format') },
     shutdown: { drainTimeoutMs: get('shutdown.drain_timeout_ms') },
     admission: { maxQueuedTokens: get('admission.max_queued_tokens') },
+    balancing: { policy: get('balancing.policy') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,
     sources,

@@ -24,7 +24,8 @@
  * Load and backends
  * - `tei_router_model_inflight_requests{model}`, `tei_router_model_pending_texts{model}` (accepted, not answered),
  *   `tei_router_model_queued_tokens{model}` (their estimated tokens, what admission control bounds).
- * - `tei_router_backend_inflight_texts{model,backend}`: texts at each backend now (dense batches).
+ * - `tei_router_backend_inflight_tokens{model,backend}`, `tei_router_backend_inflight_batches{model,backend}`:
+ *   what each backend has in flight now (dense batches), the balancing measures.
  * - `tei_router_backend_calls_total{backend,outcome}` (outcome: ok or an error label: ROUTER_ERR_* / TEI error
  *   type) and `tei_router_backend_call_duration_seconds{backend}`.
  * - `tei_router_backend_up{model,backend}`: 1 while a backend is usable.
@@ -41,6 +42,7 @@ import type { ReplicaSets } from './backend/replicas.js';
 import type { RequestScope } from './request-scope.js';
 import type { CertificateSource } from './tls/expiry.js';
 import type { BatchStat, EmbedTaskOk } from './workers/protocol.js';
+import type { LoadCounters } from './backend/balance.js';
 
 /** The most distinct `route` label values; beyond it a route is recorded as "other". */
 export const MAX_ROUTES = 64;
@@ -62,7 +64,7 @@ export interface LoadSource {
   /** Estimated tokens accepted and not yet answered, per model (the admission control's measure). */
   pendingTokens: ReadonlyMap<string, number>;
   /** In-flight texts per backend index (the workers' shared counters). */
-  backendLoad: Int32Array;
+  backendLoad: LoadCounters;
   poolUtilization(): number;
   poolQueueDepth(): number;
 }
@@ -233,12 +235,22 @@ export function createMetrics(options: MetricsOptions = {}): RouterMetrics {
     },
   );
   gauge(
-    'tei_router_backend_inflight_texts',
-    'Texts at each backend now (dense batches)',
+    'tei_router_backend_inflight_tokens',
+    'Tokens at each backend now (dense batches; the p2c_tokens balancing measure)',
     ['model', 'backend'],
     (g) => {
       for (const r of replicas?.replicas ?? []) {
-        g.set({ model: r.model, backend: r.url }, load ? Atomics.load(load.backendLoad, r.index) : 0);
+        g.set({ model: r.model, backend: r.url }, load ? load.backendLoad.tokens(r.index) : 0);
+      }
+    },
+  );
+  gauge(
+    'tei_router_backend_inflight_batches',
+    'Batches at each backend now (dense; the least_requests balancing measure)',
+    ['model', 'backend'],
+    (g) => {
+      for (const r of replicas?.replicas ?? []) {
+        g.set({ model: r.model, backend: r.url }, load ? load.backendLoad.batches(r.index) : 0);
       }
     },
   );

@@ -40,6 +40,8 @@ export interface Replica {
   strikes: number;
   /** A probe is scheduled (not up). */
   probe: NodeJS.Timeout | undefined;
+  /** Observed throughput of successful batches, tokens per second (exponentially weighted; 0: none yet). */
+  tokensPerSecond: number;
 }
 
 /** Called once per state change of a replica, with the reason. */
@@ -81,6 +83,7 @@ export class ReplicaSets {
           failures: 0,
           strikes: 0,
           probe: undefined,
+          tokensPerSecond: 0,
         };
         this.replicas.push(r);
         list.push(r);
@@ -101,10 +104,14 @@ export class ReplicaSets {
    * Reports one finished call to replica `index` (from the main thread's forwarder, or from a worker's task stats):
    * wall time and, for a failure, a bounded error label (a ROUTER_ERR_* code or a TEI error type).
    */
-  recordCall(index: number, ns: number, error?: string): void {
+  recordCall(index: number, ns: number, error?: string, tokens = 0): void {
     const r = this.replicas[index];
     if (!r) return;
     for (const l of this.callListeners) l(r, ns, error);
+    if (error === undefined && tokens > 0 && ns > 0) {
+      const rate = tokens / (ns / 1e9);
+      r.tokensPerSecond = r.tokensPerSecond === 0 ? rate : 0.8 * r.tokensPerSecond + 0.2 * rate;
+    }
     if (error === undefined || !HEALTH_ERRORS.has(error)) {
       r.failures = 0;
       return;
@@ -205,9 +212,12 @@ export class ReplicaSets {
     const m = this.models.find((x) => x.name === model);
     const cap = (backend: number, override: number | undefined) =>
       override === undefined ? backend : Math.min(backend, override);
+    const speeds = usable.map((r) => r.tokensPerSecond).filter((x) => x > 0);
+    const mean = speeds.length > 0 ? speeds.reduce((a, b) => a + b, 0) / speeds.length : 0;
     return usable.map((r) => ({
       index: r.index,
       url: r.url,
+      weight: mean > 0 && r.tokensPerSecond > 0 ? r.tokensPerSecond / mean : 1,
       maxBatchTokens: cap(r.info!.maxBatchTokens, m?.maxBatchTokens),
       maxClientBatchSize: cap(r.info!.maxClientBatchSize, m?.maxClientBatchSize),
       maxInputLength: r.info!.maxInputLength,

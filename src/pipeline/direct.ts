@@ -11,6 +11,7 @@ import type { ReplicaSets } from '../backend/replicas.js';
 import type { EmbedBatchResult } from '../backend/types.js';
 import { retriable } from '../backend/retry-budget.js';
 import type { RetryBudget } from '../backend/retry-budget.js';
+import type { LoadCounters } from '../backend/balance.js';
 import type { BackendView, BatchStat, EmbedParams } from '../workers/protocol.js';
 import type { TextBatch } from './text-batch.js';
 import { textAt } from './text-batch.js';
@@ -47,21 +48,21 @@ export function directTexts(
 }
 
 /**
- * Sends `strings` to the least-loaded of `views` (shared counters with the workers), moving on to the next replica
- * when one is unreachable, too slow or full, within the shared retry budget, like the workers do. Reports each
- * attempt as a batch.
+ * Sends `strings` to the first replica of `order` (the balancer's choice, counters shared with the workers), moving
+ * on to the next when one is unreachable, too slow or full, within the shared retry budget, like the workers do.
+ * Reports each attempt as a batch.
  */
 export async function sendDirect(
   replicas: ReplicaSets,
-  load: Int32Array,
+  load: LoadCounters,
+  order: readonly BackendView[],
   budget: RetryBudget,
-  views: readonly BackendView[],
   strings: string[],
   params: EmbedParams,
   signal: AbortSignal | undefined,
   report: (stat: BatchStat) => void,
 ): Promise<EmbedBatchResult & { backendNs: number }> {
-  const order = [...views].sort((a, b) => Atomics.load(load, a.index) - Atomics.load(load, b.index));
+  const tokens = strings.reduce((s, t) => s + Buffer.byteLength(t) + 2, 0);
   const started = process.hrtime.bigint();
   let last: unknown;
   for (const view of order) {
@@ -74,7 +75,7 @@ export async function sendDirect(
     };
     const sent = process.hrtime.bigint();
     budget.call();
-    Atomics.add(load, view.index, strings.length);
+    const done = load.start(view.index, tokens);
     try {
       const r = await replicas.replicas[view.index].client.embed(
         {
@@ -98,7 +99,7 @@ export async function sendDirect(
       last = err;
       if (!retriable(err) || signal?.aborted || !budget.take()) throw err;
     } finally {
-      Atomics.sub(load, view.index, strings.length);
+      done();
     }
   }
   throw last;

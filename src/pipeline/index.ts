@@ -9,6 +9,8 @@ import type { ReplicaSets } from '../backend/replicas.js';
 import type { BackendView, BatchStat, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
 import { Coalescer } from './coalescer.js';
 import { directTexts, sendDirect } from './direct.js';
+import { Balancer } from '../backend/balance.js';
+import type { BalancingPolicy } from '../backend/balance.js';
 import { currentScope } from '../request-scope.js';
 import type { EmbedPool } from './pool.js';
 import type { TextBatch } from './text-batch.js';
@@ -46,6 +48,8 @@ export class Pipeline {
   readonly pendingTexts = new Map<string, number>();
   /** Embedding requests in the pipeline, per model. */
   readonly inflightRequests = new Map<string, number>();
+  /** Replica choice for the direct path (the workers have their own, over the same shared counters). */
+  private readonly balancer: Balancer;
   /** Estimated tokens accepted and not yet answered, per model (admission control). */
   readonly pendingTokens = new Map<string, number>();
   /** Embedding width each model answered with last (for replies whose rows all lack text). */
@@ -57,6 +61,7 @@ export class Pipeline {
     private readonly pool: EmbedPool,
     private readonly observer?: PipelineObserver,
   ) {
+    this.balancer = new Balancer(pool.load);
     this.coalescer = new Coalescer<TaskOutcome>(
       {
         windowMs: (key) => {
@@ -80,6 +85,7 @@ export class Pipeline {
           parts,
           params,
           backends: this.backendsFor(model, replica),
+          balancing: this.policyOf(model),
           ...(traceparent ? { traceparent } : {}),
         });
         if (!result.ok) throw taskErrorToException(result.error);
@@ -106,6 +112,10 @@ export class Pipeline {
       );
     }
     return model;
+  }
+
+  private policyOf(model: string): BalancingPolicy {
+    return this.config.models.find((m) => m.name === model)?.balancing ?? this.config.balancing.policy;
   }
 
   /** The model's full embedding width, once any reply has shown it. */
@@ -183,8 +193,8 @@ export class Pipeline {
           const r = await sendDirect(
             this.replicas,
             this.pool.load,
+            this.balancer.order(views, this.policyOf(model)),
             this.pool.retryBudget,
-            views,
             strings,
             params,
             signal,

@@ -10,6 +10,7 @@ import type { EmbedTask, EmbedTaskResult, WorkerData, WorkerModel } from '../wor
 import { transferList } from './text-batch.js';
 import type { BackendTls } from '../backend/types.js';
 import { RETRY_BUDGET_SLOTS, RetryBudget } from '../backend/retry-budget.js';
+import { LOAD_SLOTS_PER_BACKEND, LoadCounters } from '../backend/balance.js';
 
 export interface PoolOptions {
   threads: number;
@@ -28,16 +29,16 @@ function workerFile(name: string): string {
 
 export class EmbedPool {
   private readonly piscina: Piscina;
-  /** In-flight inputs per backend index, shared with every worker (Atomics). */
-  readonly load: Int32Array;
+  /** Tokens and batches in flight per backend, shared with every worker (Atomics). */
+  readonly load: LoadCounters;
   /** The retry budget, shared with every worker. */
   readonly retryBudget: RetryBudget;
 
   constructor(options: PoolOptions) {
-    // one in-flight counter per backend, then the shared retry budget's counters
-    const slots = Math.max(1, options.backendSlots);
+    // per backend its tokens and batches in flight (balance.ts), then the shared retry budget's counters
+    const slots = Math.max(1, options.backendSlots) * LOAD_SLOTS_PER_BACKEND;
     const shared = new SharedArrayBuffer((slots + RETRY_BUDGET_SLOTS) * 4);
-    this.load = new Int32Array(shared, 0, slots);
+    this.load = new LoadCounters(new Int32Array(shared, 0, slots));
     this.retryBudget = new RetryBudget(new Int32Array(shared, slots * 4, RETRY_BUDGET_SLOTS));
     const workerData: WorkerData = {
       models: options.models,

@@ -7,26 +7,21 @@ import { workerData } from 'node:worker_threads';
 import { createBackend } from '../backend/index.js';
 import { callErrorLabel } from '../backend/errors.js';
 import { RETRY_BUDGET_SLOTS, RetryBudget, retriable } from '../backend/retry-budget.js';
+import { Balancer, LoadCounters } from '../backend/balance.js';
 import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
 import { isValid, textAt } from '../pipeline/text-batch.js';
 import { apportion } from './apportion.js';
 import { cutBatches } from './cut.js';
-import type {
-  BackendView,
-  BatchStat,
-  EmbedTask,
-  EmbedTaskResult,
-  TaskError,
-  WorkerData,
-} from './protocol.js';
+import type { BatchStat, EmbedTask, EmbedTaskResult, TaskError, WorkerData } from './protocol.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { tokenizerFor } from './tokenizers.js';
 
 const data = workerData as WorkerData;
 const slots = data.load.byteLength / 4 - RETRY_BUDGET_SLOTS;
-const load = new Int32Array(data.load, 0, slots);
+const load = new LoadCounters(new Int32Array(data.load, 0, slots));
+const balancer = new Balancer(load);
 const budget = new RetryBudget(new Int32Array(data.load, slots * 4, RETRY_BUDGET_SLOTS));
 const backends = new Map<string, TeiBackend>();
 /** The task's W3C traceparent (its first request's), for the backend calls it makes. */
@@ -50,24 +45,6 @@ function backendFor(url: string): TeiBackend {
     backends.set(url, b);
   }
   return b;
-}
-
-let turn = 0;
-
-/** The least-loaded view; ties go round robin (so a fast-failing replica does not win every tie). */
-function pickBackend(views: readonly BackendView[]): BackendView {
-  const start = turn++ % views.length;
-  let best = views[start];
-  let bestLoad = Atomics.load(load, best.index);
-  for (let k = 1; k < views.length; k++) {
-    const v = views[(start + k) % views.length];
-    const l = Atomics.load(load, v.index);
-    if (l < bestLoad) {
-      best = v;
-      bestLoad = l;
-    }
-  }
-  return best;
 }
 
 export function toTaskError(err: unknown): TaskError {
@@ -176,15 +153,16 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
         dimensions: params.dimensions,
         promptName: params.promptName,
       };
-      const tried = new Set<number>();
-      for (;;) {
-        const view = pickBackend(task.backends.filter((b) => !tried.has(b.index)));
-        tried.add(view.index);
-        Atomics.add(load, view.index, batch.length);
+      const batchTokens = batch.reduce((s, row) => s + tokens[row], 0);
+      // the policy's order: the first replica, then the failover order (each tried once)
+      const order = balancer.order(task.backends, task.balancing);
+      for (let attempt = 0; ; attempt++) {
+        const view = order[attempt];
+        const done = load.start(view.index, batchTokens);
         const stat: BatchStat = {
           backend: view.index,
           texts: batch.length,
-          tokens: batch.reduce((s, row) => s + tokens[row], 0),
+          tokens: batchTokens,
           maxBatchTokens: view.maxBatchTokens,
           ns: 0,
         };
@@ -214,16 +192,11 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
           stat.ns = Number(process.hrtime.bigint() - sent);
           stat.error = callErrorLabel(err);
           // unreachable, too slow or full: the batch goes to the next replica (each tried once), within the budget
-          if (
-            !retriable(err) ||
-            tried.size >= task.backends.length ||
-            abort.signal.aborted ||
-            !budget.take()
-          ) {
+          if (!retriable(err) || attempt + 1 >= order.length || abort.signal.aborted || !budget.take()) {
             throw err;
           }
         } finally {
-          Atomics.sub(load, view.index, batch.length);
+          done();
           batchStats.push(stat);
         }
       }

@@ -8,6 +8,7 @@ import type { TruncationDirection } from '../tei/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { TextBatch } from '../pipeline/text-batch.js';
 import type { BackendTls } from '../backend/types.js';
+import type { BalancingPolicy } from '../backend/policies.js';
 
 /** Per-model facts every worker needs, given once at pool start (workerData). */
 export interface WorkerModel {
@@ -21,7 +22,7 @@ export interface WorkerData {
   backendTimeoutMs: number;
   /** TLS material for https:// and grpcs:// backends. */
   backendTls: BackendTls | undefined;
-  /** Int32 in-flight input counters, one per backend index, shared by all workers (least-loaded choice). */
+  /** Shared Int32 counters: per backend, tokens and batches in flight (balance.ts); then the retry budget. */
   load: SharedArrayBuffer;
 }
 
@@ -29,6 +30,8 @@ export interface WorkerData {
 export interface BackendView {
   index: number;
   url: string;
+  /** Observed throughput relative to the model's other replicas (1: average or unknown); p2c_tokens divides by it. */
+  weight: number;
   maxBatchTokens: number;
   maxClientBatchSize: number;
   maxInputLength: number;
@@ -55,6 +58,8 @@ export interface EmbedTask {
   backends: BackendView[];
   /** W3C traceparent of the task's first request that had one, sent on its backend calls. */
   traceparent?: string;
+  /** The model's replica choice policy. */
+  balancing: BalancingPolicy;
 }
 
 export interface TaskTimings {

@@ -201,3 +201,38 @@ describe('admission control', () => {
     }
   });
 });
+
+describe('balancing', () => {
+  it('a model may choose round_robin: requests are spread evenly over its replicas', async () => {
+    const sims = await Promise.all([0, 1, 2].map(() => sim({ modelId: 'mini' })));
+    const { app, base } = await startRouter([
+      routerModel(
+        sims.map((s) => s.url),
+        { balancing: 'round_robin' },
+      ),
+    ]);
+    try {
+      for (let i = 0; i < 30; i++)
+        assert.equal((await postJson(base, '/embed', { inputs: [`r${i}`] })).status, 200);
+      const m = (await request(`http://127.0.0.1:${app.ports.admin}/metrics`, 'GET')).body;
+      const calls = sims.map((s) =>
+        Number(
+          new RegExp(`tei_router_backend_calls_total\\{backend="${s.url}",outcome="ok"\\} (\\d+)`).exec(
+            m,
+          )?.[1] ?? 0,
+        ),
+      );
+      assert.deepEqual(
+        calls,
+        [10, 10, 10],
+        m
+          .split('\n')
+          .filter((l) => l.includes('backend_calls_total'))
+          .join('\n'),
+      );
+    } finally {
+      await app.close();
+      await Promise.all(sims.map((s) => s.close()));
+    }
+  });
+});

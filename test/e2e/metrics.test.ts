@@ -122,7 +122,10 @@ describe('metrics after known traffic', () => {
     assert.equal(sample(body, 'tei_router_backend_reported_seconds_count{phase="inference"}'), 1);
     assert.equal(sample(body, 'tei_router_model_pending_texts{model="mini"}'), 0);
     assert.equal(sample(body, 'tei_router_model_inflight_requests{model="mini"}'), 0);
-    assert.equal(sample(body, `tei_router_backend_inflight_texts{model="mini",backend="${backend.url}"}`), 0);
+    assert.equal(
+      sample(body, `tei_router_backend_inflight_tokens{model="mini",backend="${backend.url}"}`),
+      0,
+    );
     assert.equal(sample(body, 'tei_router_pool_queue_depth'), 0);
     const util = sample(body, 'tei_router_pool_utilization');
     assert.ok(util >= 0 && util <= 1, String(util));

@@ -81,6 +81,7 @@ describe('router gRPC ingress → pipeline / forward → TEI backends (HTTP + gR
       maxBatchTokens: undefined,
       maxClientBatchSize: undefined,
       maxQueuedTokens: undefined,
+      balancing: undefined,
     });
     config.models = [
       model('mini', [httpSim.url, grpcSim.url], ['minilm']),

@@ -36,6 +36,7 @@ describe('router HTTP ingress → worker pool → TEI backends (HTTP + gRPC)', (
         maxBatchTokens: undefined,
         maxClientBatchSize: undefined,
         maxQueuedTokens: undefined,
+        balancing: undefined,
       },
     ];
     config.defaultModel = 'mini';

@@ -16,6 +16,7 @@ export function routerModel(backends: string[], extra: Partial<ModelConfig> = {}
     maxBatchTokens: undefined,
     maxClientBatchSize: undefined,
     maxQueuedTokens: undefined,
+    balancing: undefined,
     ...extra,
   };
 }

@@ -8,6 +8,7 @@ import type { BackendView, EmbedParams } from '../../../src/workers/protocol.js'
 const view = (o: Partial<BackendView> = {}): BackendView => ({
   index: 0,
   url: 'http://b',
+  weight: 1,
   maxBatchTokens: 100,
   maxClientBatchSize: 32,
   maxInputLength: 20,
