@@ -289,8 +289,8 @@ describe('tei-router bench-client', () => {
       pki.paths.ca,
       ...small,
     ]);
+    // classified "no certificate provided" whether the client read the TLS alert or only the closed connection
     refused(grpcRun, 'no certificate provided', /no certificate provided.*pass --cert and --key/);
-    assert.match(grpcRun.stderr, /certificate required/);
     const httpRun = await benchClient([
       '-e',
       `https://localhost:${mtls.ports.http}`,
