@@ -492,10 +492,13 @@ function tableArray<T>(
 interface FieldReader {
   str(k: string): string | undefined;
   list(k: string): string[];
+  /** The raw value, for fields with their own checks. */
+  value(k: string): unknown;
 }
 
 function fieldReader(t: Record<string, unknown>, where: string): FieldReader {
   return {
+    value: (k) => t[k],
     str: (k) => {
       if (t[k] === undefined) return undefined;
       if (typeof t[k] !== 'string' || t[k] === '') throw bad(`${where}.${k} must be a non-empty string`);
@@ -555,55 +558,36 @@ function checkIdentityLists(subjects: string[], sans: string[], where: string): 
 }
 
 function readModels(raw: unknown, file: string): ModelConfig[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw bad(`${file}: models must be an array of tables ([[models]])`);
-  return raw.map((m, i) => {
-    const where = `${file}: models[${i}]`;
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(`${where} must be a table`);
-    const t = m as Record<string, unknown>;
-    for (const k of Object.keys(t)) {
-      if (!MODEL_KEYS.has(k)) throw bad(`unknown config key "models.${k}" in ${file} (models[${i}])`);
-    }
-    const str = (k: string): string | undefined => {
-      if (t[k] === undefined) return undefined;
-      if (typeof t[k] !== 'string' || t[k] === '') throw bad(`${where}.${k} must be a non-empty string`);
-      return t[k] as string;
-    };
-    const list = (k: string): string[] => {
-      if (t[k] === undefined) return [];
-      if (!Array.isArray(t[k]) || !(t[k] as unknown[]).every((x) => typeof x === 'string' && x !== '')) {
-        throw bad(`${where}.${k} must be an array of non-empty strings`);
-      }
-      return t[k] as string[];
-    };
+  return tableArray(raw, 'models', file, [...MODEL_KEYS], (f, where) => {
     const num = (k: string, min: number): number | undefined => {
-      if (t[k] === undefined) return undefined;
+      const v = f.value(k);
+      if (v === undefined) return undefined;
       return convert(
         { path: `models.${k}`, type: 'number', default: undefined, doc: '', min },
-        t[k],
+        v,
         where,
       ) as number;
     };
-    const name = str('name');
-    if (!name) throw bad(`${where} needs a name`);
-    const backends = list('backends');
-    if (backends.length === 0) throw bad(`${where} (${name}) needs at least one backend URL`);
-    for (const url of backends) checkBackendUrl(url, `${where}.backends`);
     const intKey = (k: string) => {
       const v = num(k, 1);
       if (v !== undefined && !Number.isInteger(v)) throw bad(`${where}.${k} must be an integer`);
       return v;
     };
+    const name = f.str('name');
+    if (!name) throw bad(`${where} needs a name`);
+    const backends = f.list('backends');
+    if (backends.length === 0) throw bad(`${where} (${name}) needs at least one backend URL`);
+    for (const url of backends) checkBackendUrl(url, `${where}.backends`);
     return {
       name,
-      aliases: list('aliases'),
-      tokenizer: str('tokenizer'),
+      aliases: f.list('aliases'),
+      tokenizer: f.str('tokenizer'),
       backends,
       coalesceMs: num('coalesce_ms', 0),
       maxBatchTokens: intKey('max_batch_tokens'),
       maxClientBatchSize: intKey('max_client_batch_size'),
       maxQueuedTokens: intKey('max_queued_tokens'),
-      balancing: policyOfModel(t.balancing, where),
+      balancing: policyOfModel(f.value('balancing'), where),
     };
   });
 }
