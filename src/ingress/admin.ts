@@ -14,9 +14,8 @@
 import http from 'node:http';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { RouterMetrics } from '../metrics.js';
-import { connectionAuth } from '../tls/server.js';
+import { connectionAuth, verdictOf } from '../tls/server.js';
 import { getProcessLogger } from '../log.js';
-import { RouterError } from '../errors.js';
 import { errorReply } from './http/errors.js';
 
 export interface AdminDeps {
@@ -98,12 +97,7 @@ export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
-    const auth = connectionAuth(req.socket);
-    const refusal =
-      auth?.refusal ??
-      (deps.tls && !auth
-        ? new RouterError('ROUTER_ERR_CLIENT_CERT', 'this connection has no TLS verdict: refused')
-        : null);
+    const refusal = verdictOf(connectionAuth(req.socket), deps.tls === true)?.refusal;
     if (refusal) {
       const r = errorReply(refusal, false);
       res.writeHead(r.status, r.headers);

@@ -37,9 +37,26 @@ export function connectionKey(c: ConnectionAddresses): string {
 
 /** What the router decided about one TLS connection. */
 export interface ConnectionAuth {
-  identity: ClientIdentity;
+  /** null only for a connection without a verdict (see verdictOf). */
+  identity: ClientIdentity | null;
   /** null: requests are let in; otherwise the error every request on the connection gets. */
   refusal: RouterError | null;
+}
+
+/**
+ * The verdict a protocol layer applies to a connection: the one the TLS front attached, else, on a TLS listener, a
+ * refusal (every connection of a TLS listener gets a verdict before a protocol server sees it: defence in depth);
+ * undefined for plaintext.
+ */
+export function verdictOf(found: ConnectionAuth | undefined, tls: boolean): ConnectionAuth | undefined {
+  if (found || !tls) return found;
+  return {
+    identity: null,
+    refusal: new RouterError(
+      'ROUTER_ERR_CLIENT_CERT',
+      'this connection has no TLS verdict (it did not come through the TLS listener): refused',
+    ),
+  };
 }
 
 const AUTH = Symbol('tei-router.connectionAuth');
@@ -191,7 +208,7 @@ export async function createTlsFront(
       if (why === undefined) continue;
       auth.refusal = new RouterError('ROUTER_ERR_CLIENT_CERT', why);
       warn(
-        `${tag}: refusing further requests on the open connection of ${remoteOf(s)} (${describeIdentity(auth.identity)}): ${why}`,
+        `${tag}: refusing further requests on the open connection of ${remoteOf(s)} (${describeIdentity(identityFromCert(cert, auth.identity?.tenant ?? null))}): ${why}`,
       );
     }
   };

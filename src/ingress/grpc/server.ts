@@ -17,8 +17,8 @@ import { teiV1Services } from './tei-v1.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS } from '../../tls/clients.js';
 import type { ClientDirectory } from '../../tls/clients.js';
+import { verdictOf } from '../../tls/server.js';
 import type { ConnectionAddresses, ConnectionAuth } from '../../tls/server.js';
-import { RouterError } from '../../errors.js';
 import { attachScope } from './client.js';
 import { newScope } from '../../request-scope.js';
 import type { RequestScope } from '../../request-scope.js';
@@ -51,15 +51,7 @@ export interface GrpcIngressDeps {
 function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
   return (method, call) => {
     const started = process.hrtime.bigint();
-    const auth = deps.connection
-      ? (deps.connection(call.getConnectionInfo()) ?? {
-          identity: null,
-          refusal: new RouterError(
-            'ROUTER_ERR_CLIENT_CERT',
-            'this connection has no TLS verdict (it did not come through the TLS listener): refused',
-          ),
-        })
-      : undefined;
+    const auth = verdictOf(deps.connection?.(call.getConnectionInfo()), deps.connection !== undefined);
     const client = deps.clients?.context(auth?.identity) ?? ANONYMOUS;
     let scope: RequestScope | undefined;
     const done = (code: grpc.status) =>

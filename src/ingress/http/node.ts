@@ -9,10 +9,7 @@ import { ClientGone, readBody } from '../../net/body.js';
 import type { HttpLimits, RequestObserver } from './dispatch.js';
 import { createDispatcher } from './dispatch.js';
 import { errorReply } from './errors.js';
-import { connectionAuth } from '../../tls/server.js';
-import { RouterError } from '../../errors.js';
-
-const NO_VERDICT = 'this connection has no TLS verdict (it did not come through the TLS listener): refused';
+import { connectionAuth, verdictOf } from '../../tls/server.js';
 import { ANONYMOUS } from '../../tls/clients.js';
 import { newScope } from '../../request-scope.js';
 import type { ClientDirectory } from '../../tls/clients.js';
@@ -30,9 +27,7 @@ export function createHttpIngress(
 ): DualServer {
   const { dispatch } = createDispatcher(routes, limits, observe, clients);
   return createH1H2cServer((req, res) => {
-    const auth =
-      connectionAuth(req.socket) ??
-      (tls ? { identity: null, refusal: new RouterError('ROUTER_ERR_CLIENT_CERT', NO_VERDICT) } : undefined);
+    const auth = verdictOf(connectionAuth(req.socket), tls);
     const client = clients?.context(auth?.identity) ?? ANONYMOUS;
     if (auth?.refusal) {
       req.resume();
