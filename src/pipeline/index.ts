@@ -12,6 +12,7 @@ import { directTexts, sendDirect } from './direct.js';
 import { Balancer } from '../backend/balance.js';
 import type { BalancingPolicy } from '../backend/balance.js';
 import { currentScope } from '../request-scope.js';
+import type { RequestScope } from '../request-scope.js';
 import type { EmbedPool } from './pool.js';
 import type { TextBatch } from './text-batch.js';
 
@@ -152,7 +153,6 @@ export class Pipeline {
   ): Promise<EmbedOutcome> {
     const key = JSON.stringify({ model, params, replica: replica ?? null });
     const scope = currentScope();
-    const add = (m: Map<string, number>, n: number) => m.set(model, (m.get(model) ?? 0) + n);
     // admission: a request is taken whole or refused; one larger than the limit is taken when nothing is queued
     const estimate = estimateTokens(texts);
     const queued = this.pendingTokens.get(model) ?? 0;
@@ -165,74 +165,82 @@ export class Pipeline {
         `model ${model} has about ${queued} tokens accepted and not yet answered (limit ${limit}); retry shortly`,
       );
     }
-    add(this.pendingTokens, estimate);
+    const count = (sign: 1 | -1) => {
+      for (const [m, n] of [
+        [this.pendingTokens, estimate],
+        [this.pendingTexts, texts.length],
+        [this.inflightRequests, 1],
+      ] as const) {
+        m.set(model, (m.get(model) ?? 0) + sign * n);
+      }
+    };
+    count(1);
     try {
-      return await this.admitted(model, key, texts, params, scope, add, signal, replica);
+      // nothing else in flight for this model: a small request skips the coalescer and the workers
+      if (this.inflightRequests.get(model) === 1) {
+        const views = this.backendsFor(model, replica ?? null);
+        const strings = directTexts(texts, params, views);
+        if (strings) return await this.direct(model, views, strings, params, scope, signal);
+      }
+      return await this.coalesced(model, key, texts, params, scope, signal);
     } finally {
-      add(this.pendingTokens, -estimate);
+      count(-1);
     }
   }
 
-  private async admitted(
+  /** The direct path (direct.ts): one backend call from the main thread. */
+  private async direct(
+    model: string,
+    views: BackendView[],
+    strings: string[],
+    params: EmbedParams,
+    scope: RequestScope | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<EmbedOutcome> {
+    const r = await sendDirect(
+      this.replicas,
+      this.pool.load,
+      this.balancer.order(views, this.policyOf(model)),
+      this.pool.retryBudget,
+      strings,
+      params,
+      signal,
+      (stat) => this.observer?.directBatch(model, stat),
+    );
+    if (r.dim > 0 && params.dimensions === null) this.dims.set(model, r.dim);
+    if (scope) {
+      scope.stages.backendNs += r.backendNs;
+      scope.texts += r.rows;
+      scope.tokens += r.tokens;
+    }
+    return {
+      rows: r.rows,
+      dim: r.dim,
+      vectors: r.vectors,
+      tokens: r.tokens,
+      timings: {
+        tokenizationNs: r.timings.tokenizationNs,
+        queueNs: r.timings.queueNs,
+        inferenceNs: r.timings.inferenceNs,
+      },
+    };
+  }
+
+  /** The worker path: coalesced with other requests of the same model and parameters into one worker task. */
+  private async coalesced(
     model: string,
     key: string,
     texts: TextBatch,
     params: EmbedParams,
-    scope: ReturnType<typeof currentScope>,
-    add: (m: Map<string, number>, n: number) => void,
+    scope: RequestScope | undefined,
     signal: AbortSignal | undefined,
-    replica: number | undefined,
   ): Promise<EmbedOutcome> {
-    if ((this.inflightRequests.get(model) ?? 0) === 0) {
-      const views = this.backendsFor(model, replica ?? null);
-      const strings = directTexts(texts, params, views);
-      if (strings) {
-        add(this.pendingTexts, texts.length);
-        add(this.inflightRequests, 1);
-        try {
-          const r = await sendDirect(
-            this.replicas,
-            this.pool.load,
-            this.balancer.order(views, this.policyOf(model)),
-            this.pool.retryBudget,
-            strings,
-            params,
-            signal,
-            (stat) => this.observer?.directBatch(model, stat),
-          );
-          if (r.dim > 0 && params.dimensions === null) this.dims.set(model, r.dim);
-          if (scope) {
-            scope.stages.backendNs += r.backendNs;
-            scope.texts += r.rows;
-            scope.tokens += r.tokens;
-          }
-          return {
-            rows: r.rows,
-            dim: r.dim,
-            vectors: r.vectors,
-            tokens: r.tokens,
-            timings: {
-              tokenizationNs: r.timings.tokenizationNs,
-              queueNs: r.timings.queueNs,
-              inferenceNs: r.timings.inferenceNs,
-            },
-          };
-        } finally {
-          add(this.pendingTexts, -texts.length);
-          add(this.inflightRequests, -1);
-        }
-      }
-    }
-    add(this.pendingTexts, texts.length);
-    add(this.inflightRequests, 1);
-    let submitted;
-    try {
-      submitted = await this.coalescer.submit(key, texts, signal, scope?.traceparent);
-    } finally {
-      add(this.pendingTexts, -texts.length);
-      add(this.inflightRequests, -1);
-    }
-    const { result, start, count, part, waitedNs } = submitted;
+    const { result, start, count, part, waitedNs } = await this.coalescer.submit(
+      key,
+      texts,
+      signal,
+      scope?.traceparent,
+    );
     if (scope) {
       scope.stages.coalesceNs += waitedNs;
       scope.stages.poolQueueNs += result.poolQueueNs;
