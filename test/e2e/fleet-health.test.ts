@@ -11,14 +11,8 @@ import { once } from 'node:events';
 import type { RunningSim } from '../../src/sim/index.js';
 import { EJECT_AFTER } from '../../src/backend/replicas.js';
 import { routerModel, startRouter } from '../helpers/router.js';
+import { until } from '../helpers/wait.js';
 import { postJson, request, sim } from '../helpers/sim.js';
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    if (await cond()) return true;
-  }
-  return cond();
-}
 
 const backends = async (adminPort: number) =>
   JSON.parse((await request(`http://127.0.0.1:${adminPort}/v1/backends`, 'GET')).body) as Array<{

@@ -14,16 +14,13 @@ import { createCa, createCrl, issueCert } from '../../src/pki/index.js';
 import type { Issued } from '../../src/pki/index.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { makeTestPki } from '../helpers/pki.js';
+import { until } from '../helpers/wait.js';
 import type { TestPki } from '../helpers/pki.js';
 import { routerModel, startRouter } from '../helpers/router.js';
 import { sim } from '../helpers/sim.js';
 import { h1Get } from '../helpers/tls-clients.js';
 
 const DAY = 86_400_000;
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
-}
 
 describe('CRLs: bundles, validation, reload, open connections', () => {
   let pki: TestPki;

@@ -15,14 +15,11 @@ import { createCrl } from '../../src/pki/index.js';
 import type { Issued } from '../../src/pki/index.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { makeTestPki } from '../helpers/pki.js';
+import { until } from '../helpers/wait.js';
 import type { TestPki } from '../helpers/pki.js';
 import { routerModel, startRouter } from '../helpers/router.js';
 import { grpcClient, sim } from '../helpers/sim.js';
 import * as grpc from '@grpc/grpc-js';
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
-}
 
 /** Writes one version directory and points `..data` at it with an atomic rename, as kubelet does. */
 function publish(dir: string, version: string, files: Record<string, string>): void {
