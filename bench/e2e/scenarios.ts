@@ -95,6 +95,26 @@ function summarize(
   return m;
 }
 
+/** One single-text tei.v1 EmbedRequest, cycling through the generated texts. */
+const singleText = (i: number) => ({ inputs: texts[i % texts.length], truncate: true, normalize: true });
+
+/** Single-text unary gRPC on `c` from `concurrency` clients for `seconds`, measured on `pid`. */
+function timedSingleText(
+  c: { call: (r: unknown) => Promise<unknown> },
+  concurrency: number,
+  seconds: number,
+  pid: number,
+) {
+  return measured(pid, () =>
+    closedLoop({
+      concurrency,
+      maxRequests: 2_000_000,
+      maxSeconds: seconds,
+      call: (i) => c.call(singleText(i)).then(() => undefined),
+    }),
+  );
+}
+
 /** Runs `load` against a measured process (router / nginx): its CPU delta and RSS peak around the run. */
 async function measured(pid: number | undefined, load: () => Promise<LoadResult>) {
   if (pid === undefined) return { r: await load() };
@@ -159,13 +179,12 @@ export async function latencyScenarios(
     const direct = grpcCaller('tei.v1.Embed', 'Embed', ep.direct.grpc);
     const router = grpcCaller('tei.v1.Embed', 'Embed', ep.router.grpc, 'grpc-model');
     const nginx = ep.nginx ? grpcCaller('tei.v1.Embed', 'Embed', ep.nginx.grpc) : undefined;
-    const req = (i: number) => ({ inputs: texts[i % texts.length], truncate: true, normalize: true });
     const run = (c: { call: (r: unknown) => Promise<unknown> }) => (n: number) =>
       closedLoop({
         concurrency: 1,
         maxRequests: n,
         maxSeconds: 60,
-        call: (i) => c.call(req(i)).then(() => undefined),
+        call: (i) => c.call(singleText(i)).then(() => undefined),
       });
     // warm up every path (connections, JIT, worker threads)
     for (const c of [direct, router, ...(nginx ? [nginx] : [])]) await run(c)(200);
@@ -232,7 +251,6 @@ export async function cpuScenarios(
   log: (s: string) => void,
 ): Promise<Measured[]> {
   const out: Measured[] = [];
-  const req = (i: number) => ({ inputs: texts[i % texts.length], truncate: true, normalize: true });
   for (const concurrency of [1, 16, 64]) {
     for (const t of [
       { target: 'router' as const, hostPort: ep.router.grpc, pid: ep.router.pid, model: 'grpc-model' },
@@ -246,16 +264,9 @@ export async function cpuScenarios(
         concurrency,
         maxRequests: 500,
         maxSeconds: 5,
-        call: (i) => c.call(req(i)).then(() => undefined),
+        call: (i) => c.call(singleText(i)).then(() => undefined),
       });
-      const { r, cpu, rss } = await measured(t.pid, () =>
-        closedLoop({
-          concurrency,
-          maxRequests: 2_000_000,
-          maxSeconds: size.cpuSeconds,
-          call: (i) => c.call(req(i)).then(() => undefined),
-        }),
-      );
+      const { r, cpu, rss } = await timedSingleText(c, concurrency, size.cpuSeconds, t.pid);
       c.close();
       out.push(summarize(`grpc_single_c${concurrency}`, t.target, concurrency, 1, r, t.pid, cpu, rss));
     }
@@ -305,18 +316,10 @@ export async function memoryScenario(
   log: (s: string) => void,
 ): Promise<Measured[]> {
   const out: Measured[] = [];
-  const req = (i: number) => ({ inputs: texts[i % texts.length], truncate: true, normalize: true });
   for (const rep of [1, 2]) {
     log(`memory: single-text gRPC at concurrency 16, run ${rep} of 2`);
     const c = grpcCaller('tei.v1.Embed', 'Embed', ep.router.grpc, 'grpc-model');
-    const { r, cpu, rss } = await measured(ep.router.pid, () =>
-      closedLoop({
-        concurrency: 16,
-        maxRequests: 2_000_000,
-        maxSeconds: size.cpuSeconds,
-        call: (i) => c.call(req(i)).then(() => undefined),
-      }),
-    );
+    const { r, cpu, rss } = await timedSingleText(c, 16, size.cpuSeconds, ep.router.pid);
     c.close();
     out.push(summarize(`memory_repeat_${rep}`, 'router', 16, 1, r, ep.router.pid, cpu, rss));
   }
