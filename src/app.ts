@@ -17,7 +17,9 @@ import { forwardedHeaders } from './tls/forwarded.js';
 import { CertificateExpiry } from './tls/expiry.js';
 import type { RequestObserver } from './ingress/http/dispatch.js';
 import type { ConnectionAddresses, TlsFront } from './tls/server.js';
-import { ReplicaSets } from './backend/replicas.js';
+import { MAX_REPLICAS, ReplicaSets } from './backend/replicas.js';
+import { dnsResolver } from './backend/discovery.js';
+import type { Resolve } from './backend/discovery.js';
 import { createHttpIngress } from './ingress/http/node.js';
 import { createRoutes } from './ingress/http/routes.js';
 import { loadUws, startUwsListener } from './ingress/http/uws.js';
@@ -54,6 +56,8 @@ export interface App {
 export interface AppOptions {
   /** A Logger, or a function given each line (tests); default: config.log.level / config.log.format on stdout. */
   log?: Logger | ((line: string) => void);
+  /** Resolves the names of dns+ backends (tests); default: node:dns with discovery.dns_servers. */
+  resolve?: Resolve;
 }
 
 /** Listens; once listening, a server error (e.g. EMFILE on accept) is logged instead of crashing the process. */
@@ -176,9 +180,14 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     expiry.update('backend', backendTls.certs);
     const replicas = new ReplicaSets(config.models, {
       timeoutMs: config.backend.timeoutMs,
-      infoRefreshMs: config.backend.infoRefreshMs,
+      health: { ...config.health, infoRefreshMs: config.backend.infoRefreshMs },
+      discovery: {
+        intervalMs: config.discovery.intervalMs,
+        resolve: options.resolve ?? dnsResolver(config.discovery.dnsServers, config.health.timeoutMs),
+      },
       tls: backendTls.tls,
       extraHeaders: forwardedHeaders(config.backend.identityHeader),
+      log: (level, line) => (level === 'warn' ? logger.warn(line) : logger.info(line)),
     });
     closers.push(() => replicas.close());
     replicas.onStateChange((r, from, reason) => {
@@ -217,10 +226,9 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     const pool = new EmbedPool({
       threads: config.pool.threads,
       maxQueue: config.pool.maxQueue,
-      models: config.models.map((m) => ({ name: m.name, tokenizer: m.tokenizer })),
       backendTimeoutMs: config.backend.timeoutMs,
       backendTls: backendTls.tls,
-      backendSlots: replicas.replicas.length,
+      backendSlots: MAX_REPLICAS,
     });
     closers.push(() => pool.close());
     const metrics = createMetrics();

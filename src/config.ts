@@ -9,6 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { RouterError } from './errors.js';
 import { parseSanEntry, parseSubject } from './tls/identity.js';
 import { BALANCING_POLICIES } from './backend/policies.js';
+import { isDnsSpec, parseDnsSpec, replicaUrl } from './backend/discovery.js';
 import type { BalancingPolicy } from './backend/policies.js';
 
 export interface ListenerConfig {
@@ -104,6 +105,16 @@ export interface RouterConfig {
   log: { access: boolean; level: LogLevel; format: 'json' | 'text' };
   shutdown: { drainTimeoutMs: number };
   admission: { maxQueuedTokens: number };
+  request: { timeoutMs: number };
+  health: {
+    intervalMs: number;
+    timeoutMs: number;
+    unhealthyThreshold: number;
+    healthyThreshold: number;
+    slowStartMs: number;
+  };
+  discovery: { intervalMs: number; dnsServers: string[] };
+  hedging: { enabled: boolean };
   balancing: { policy: BalancingPolicy };
   defaultModel: string | undefined;
   models: ModelConfig[];
@@ -246,6 +257,67 @@ export const KEYS: readonly KeySpec[] = [
     default: 30_000,
     min: 100,
     doc: 'How often each backend /info is read again',
+  },
+  {
+    path: 'request.timeout_ms',
+    type: 'int',
+    default: 60_000,
+    min: 1,
+    doc: 'Deadline of a request whose client sets none (a gRPC deadline or an HTTP x-request-timeout header sets one); retries and failover stay within it',
+  },
+  {
+    path: 'health.interval_ms',
+    type: 'int',
+    default: 5000,
+    min: 100,
+    doc: 'Between active checks of a usable backend (TEI /health, grpc.health.v1 for gRPC backends)',
+  },
+  {
+    path: 'health.timeout_ms',
+    type: 'int',
+    default: 2000,
+    min: 1,
+    doc: 'Deadline of one health check or probe',
+  },
+  {
+    path: 'health.unhealthy_threshold',
+    type: 'int',
+    default: 2,
+    min: 1,
+    doc: 'Failed active checks in a row that take a backend out (down)',
+  },
+  {
+    path: 'health.healthy_threshold',
+    type: 'int',
+    default: 1,
+    min: 1,
+    doc: 'Successful /info probes in a row that bring a starting, down or ejected backend back (up)',
+  },
+  {
+    path: 'health.slow_start_ms',
+    type: 'int',
+    default: 10_000,
+    min: 0,
+    doc: 'A backend back up (or added at runtime) ramps its p2c_tokens weight from 10% to 100% over this long (0: off)',
+  },
+  {
+    path: 'discovery.interval_ms',
+    type: 'int',
+    default: 5000,
+    min: 100,
+    doc: 'How often the DNS names of dns+ backends are resolved again',
+  },
+  {
+    path: 'discovery.dns_servers',
+    type: 'list',
+    default: undefined,
+    doc: 'DNS servers for dns+ backends, host:port (empty: the system resolver)',
+  },
+  {
+    path: 'hedging.enabled',
+    type: 'bool',
+    default: false,
+    doc: "Send a second copy of a backend batch to another replica when the first is slower than its replica's p95; the first answer wins",
   },
   {
     path: 'balancing.policy',
@@ -605,6 +677,15 @@ function policyOfModel(raw: unknown, where: string): BalancingPolicy | undefined
 const SCHEMES = ['http:', 'https:', 'grpc:', 'grpcs:'];
 
 export function checkBackendUrl(url: string, where: string): URL {
+  if (isDnsSpec(url)) {
+    let source;
+    try {
+      source = parseDnsSpec(url);
+    } catch (err) {
+      throw bad(`${where}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return checkBackendUrl(replicaUrl(source, '127.0.0.1'), where);
+  }
   let u: URL;
   try {
     u = new URL(url);
@@ -740,6 +821,19 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     log: { access: get('log.access'), level: get('log.level'), format: get('log.format') },
     shutdown: { drainTimeoutMs: get('shutdown.drain_timeout_ms') },
     admission: { maxQueuedTokens: get('admission.max_queued_tokens') },
+    request: { timeoutMs: get('request.timeout_ms') },
+    health: {
+      intervalMs: get('health.interval_ms'),
+      timeoutMs: get('health.timeout_ms'),
+      unhealthyThreshold: get('health.unhealthy_threshold'),
+      healthyThreshold: get('health.healthy_threshold'),
+      slowStartMs: get('health.slow_start_ms'),
+    },
+    discovery: {
+      intervalMs: get('discovery.interval_ms'),
+      dnsServers: get<string[] | undefined>('discovery.dns_servers') ?? [],
+    },
+    hedging: { enabled: get('hedging.enabled') },
     balancing: { policy: get('balancing.policy') },
     defaultModel: defaultModel ?? models[0]?.name,
     models,

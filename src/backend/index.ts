@@ -22,6 +22,13 @@ export type * from './types.js';
 const SCHEMES = ['http:', 'https:', 'grpc:', 'grpcs:'];
 
 export function createBackend(url: string, options: BackendOptions): TeiBackend {
+  const u = parseBackendUrl(url, options);
+  const grpcScheme = u.protocol === 'grpc:' || u.protocol === 'grpcs:';
+  return grpcScheme ? new GrpcBackend(u, options) : new HttpBackend(u, options);
+}
+
+/** Checks a backend URL and its options as createBackend does, without making a client: ROUTER_ERR_CONFIG. */
+export function parseBackendUrl(url: string, options: BackendOptions): URL {
   let u: URL;
   try {
     u = new URL(url);
@@ -71,5 +78,5 @@ export function createBackend(url: string, options: BackendOptions): TeiBackend 
   if (grpcScheme && u.pathname !== '' && u.pathname !== '/') {
     throw new RouterError('ROUTER_ERR_CONFIG', `gRPC backend URL ${url} must not have a path`);
   }
-  return grpcScheme ? new GrpcBackend(u, options) : new HttpBackend(u, options);
+  return u;
 }

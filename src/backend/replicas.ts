@@ -1,47 +1,48 @@
 /**
- * The main thread's view of every configured backend: which model it serves, its limits read from /info, and its
- * health. Workers receive a snapshot (BackendView) of the usable replicas with each task.
+ * The main thread's view of every backend: which model it serves, its limits read from /info, and its health
+ * (health.ts). Workers receive a snapshot (BackendView) of the usable replicas with each task.
  *
- * Health states:
- * - `starting`: has never answered /info (a TEI loading its model refuses connections): not used, probed often;
- * - `up`: answered its last /info and is not ejected;
- * - `ejected`: `EJECT_AFTER` calls in a row failed with a transport error or timeout (passive outlier detection):
- *   not used until a probe (/info) after a backoff (1 s, doubling to 30 s while it keeps failing) succeeds;
- * - `down`: its periodic /info failed after it had been up: not used, probed with the same backoff.
- * Each transition is reported once to the state listeners (logged by the app).
+ * Membership changes while the router runs: a model's backends are static URLs and `dns+` names (discovery.ts)
+ * re-resolved every `discovery.interval_ms`, and `reconfigure` applies a reloaded config. A new replica starts in
+ * `starting` and is used once it answers /info. A removed replica gets no new batches at once; the batches it already
+ * has finish (its client is closed after `backend.timeout_ms`), so removing a replica drops no request.
+ *
+ * Each replica has a slot (`index`) in the load counters shared with the workers (balance.ts); a removed replica's
+ * slot is reused, oldest first, once every slot has been used.
  */
 import type { ModelConfig } from '../config.js';
 import { RouterError } from '../errors.js';
 import type { BackendView } from '../workers/protocol.js';
-import { createBackend } from './index.js';
-import type { BackendTls } from './types.js';
-import type { BackendInfo, TeiBackend } from './types.js';
+import { DNS_PREFIX, isDnsSpec, parseDnsSpec, replicaUrl } from './discovery.js';
+import type { DnsSource, Resolve } from './discovery.js';
+import { HealthMonitor } from './health.js';
+import type { BackendState, HealthOptions, Monitored } from './health.js';
+import { createBackend, parseBackendUrl } from './index.js';
+import type { BackendInfo, BackendTls, TeiBackend } from './types.js';
 
-export type BackendState = 'starting' | 'up' | 'ejected' | 'down';
+export { EJECT_AFTER } from './health.js';
+export type { BackendState } from './health.js';
 
-/** Consecutive transport failures or timeouts that eject a replica. */
-export const EJECT_AFTER = 3;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
-/** Errors that count against a replica's health (TEI's own errors do not: the replica answered). */
-const HEALTH_ERRORS = new Set(['ROUTER_ERR_BACKEND_UNAVAILABLE', 'ROUTER_ERR_BACKEND_TIMEOUT']);
+/** Slots of the shared load counters: the most replicas the router holds at once, over all models. */
+export const MAX_REPLICAS = 1024;
 
-export interface Replica {
-  readonly index: number;
-  readonly url: string;
-  readonly model: string;
-  readonly client: TeiBackend;
-  info: BackendInfo | undefined;
-  state: BackendState;
-  lastError: string | undefined;
-  /** Transport failures in a row (reset by any answer). */
-  failures: number;
-  /** Failed probes in a row while not up: the backoff doubles with each. */
-  strikes: number;
-  /** A probe is scheduled (not up). */
-  probe: NodeJS.Timeout | undefined;
+export class Replica implements Monitored {
+  info: BackendInfo | undefined = undefined;
+  state: BackendState = 'starting';
+  lastError: string | undefined = undefined;
   /** Observed throughput of successful batches, tokens per second (exponentially weighted; 0: none yet). */
-  tokensPerSecond: number;
+  tokensPerSecond = 0;
+  health!: HealthMonitor;
+
+  constructor(
+    /** Slot in the shared load counters. */
+    readonly index: number,
+    readonly url: string,
+    readonly model: string,
+    readonly client: TeiBackend,
+    /** The configured backend it comes from: the URL itself, or the `dns+` name that listed it. */
+    readonly source: string,
+  ) {}
 }
 
 /** Called once per state change of a replica, with the reason. */
@@ -50,124 +51,58 @@ export type StateListener = (replica: Replica, from: BackendState, reason: strin
 /** Called for every finished backend call: the replica, wall time, error label (undefined: success). */
 export type CallListener = (replica: Replica, ns: number, error: string | undefined) => void;
 
+export interface ReplicaSetsOptions {
+  timeoutMs: number;
+  health: HealthOptions;
+  discovery: { intervalMs: number; resolve: Resolve };
+  tls?: BackendTls;
+  extraHeaders?: () => Record<string, string> | undefined;
+  /** Membership and discovery news (a replica added or removed, a name that stopped resolving). */
+  log?: (level: 'info' | 'warn', line: string) => void;
+}
+
+interface DnsState {
+  readonly model: string;
+  readonly source: DnsSource;
+  addresses: string[];
+  /** The last resolution failure reported (reported once until it changes or clears). */
+  failure: string | undefined;
+}
+
 export class ReplicaSets {
-  readonly replicas: Replica[] = [];
+  private readonly slots: Array<Replica | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private live: Replica[] = [];
   private readonly byModel = new Map<string, Replica[]>();
+  private readonly configs = new Map<string, ModelConfig>();
   private readonly names = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly models: readonly ModelConfig[],
-    private readonly options: {
-      timeoutMs: number;
-      infoRefreshMs: number;
-      tls?: BackendTls;
-      extraHeaders?: () => Record<string, string> | undefined;
-    },
-  ) {
-    for (const m of models) {
-      const list: Replica[] = [];
-      for (const url of m.backends) {
-        const r: Replica = {
-          index: this.replicas.length,
-          url,
-          model: m.name,
-          client: createBackend(url, {
-            timeoutMs: options.timeoutMs,
-            tls: options.tls,
-            extraHeaders: options.extraHeaders,
-          }),
-          info: undefined,
-          state: 'starting',
-          lastError: undefined,
-          failures: 0,
-          strikes: 0,
-          probe: undefined,
-          tokensPerSecond: 0,
-        };
-        this.replicas.push(r);
-        list.push(r);
-      }
-      this.byModel.set(m.name, list);
-      for (const n of [m.name, ...m.aliases]) this.names.set(n, m.name);
-    }
-  }
-
+  private readonly dns = new Map<string, DnsState>();
+  private started = false;
+  private closed = false;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  private readonly retiring = new Set<NodeJS.Timeout>();
   private readonly callListeners: CallListener[] = [];
-
-  /** Subscribes to every backend call's outcome (metrics; the fleet's passive health builds on it). */
-  onCall(listener: CallListener): void {
-    this.callListeners.push(listener);
-  }
-
-  /**
-   * Reports one finished call to replica `index` (from the main thread's forwarder, or from a worker's task stats):
-   * wall time and, for a failure, a bounded error label (a ROUTER_ERR_* code or a TEI error type).
-   */
-  recordCall(index: number, ns: number, error?: string, tokens = 0): void {
-    const r = this.replicas[index];
-    if (!r) return;
-    for (const l of this.callListeners) l(r, ns, error);
-    if (error === undefined && tokens > 0 && ns > 0) {
-      const rate = tokens / (ns / 1e9);
-      r.tokensPerSecond = r.tokensPerSecond === 0 ? rate : 0.8 * r.tokensPerSecond + 0.2 * rate;
-    }
-    if (error === undefined || !HEALTH_ERRORS.has(error)) {
-      r.failures = 0;
-      return;
-    }
-    r.failures++;
-    if (r.state === 'up' && r.failures >= EJECT_AFTER) {
-      this.transition(r, 'ejected', `${r.failures} calls in a row failed (${error})`);
-      this.scheduleProbe(r);
-    }
-  }
-
   private readonly stateListeners: StateListener[] = [];
 
-  /** Subscribes to state changes (the app logs them once each). */
-  onStateChange(listener: StateListener): void {
-    this.stateListeners.push(listener);
+  constructor(
+    models: readonly ModelConfig[],
+    private readonly options: ReplicaSetsOptions,
+  ) {
+    this.apply(models);
   }
 
-  private transition(r: Replica, to: BackendState, reason: string): void {
-    const from = r.state;
-    if (from === to) return;
-    r.state = to;
-    if (to === 'up') {
-      r.failures = 0;
-      r.strikes = 0;
-    }
-    for (const l of this.stateListeners) l(r, from, reason);
+  /** Every replica in use, in slot order (the order `instance_index` and /v1/backends count in). */
+  get replicas(): readonly Replica[] {
+    return this.live;
   }
 
-  /** Probes a replica that is not up after its backoff; up on success, else the next probe, later. */
-  private scheduleProbe(r: Replica): void {
-    if (r.probe || this.closed) return;
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** r.strikes);
-    r.probe = setTimeout(() => {
-      r.probe = undefined;
-      void this.check(r).then(() => {
-        if (r.state !== 'up') {
-          r.strikes++;
-          this.scheduleProbe(r);
-        }
-      });
-    }, delay);
-    r.probe.unref();
+  get models(): readonly ModelConfig[] {
+    return [...this.configs.values()];
   }
 
-  /** One /info call: `up` when it answers; otherwise `starting` (never answered yet) or `down`. */
-  private async check(r: Replica): Promise<void> {
-    try {
-      r.info = await r.client.info(AbortSignal.timeout(this.options.timeoutMs));
-      r.lastError = undefined;
-      this.transition(r, 'up', r.state === 'starting' ? 'answered /info' : 'answered /info again');
-    } catch (err) {
-      r.lastError = err instanceof Error ? err.message : String(err);
-      if (r.state === 'up') this.transition(r, 'down', `/info failed: ${r.lastError}`);
-      else if (r.state === 'starting' && r.info !== undefined) this.transition(r, 'down', r.lastError);
-    }
+  /** The replica in slot `index`: also one removed whose last batches are still finishing. */
+  at(index: number): Replica | undefined {
+    return this.slots[index];
   }
 
   /** The configured model a name or alias refers to. */
@@ -179,57 +114,243 @@ export class ReplicaSets {
     return this.byModel.get(model) ?? [];
   }
 
-  /** Reads every backend's /info once, then keeps refreshing in the background. */
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.options.infoRefreshMs);
-    this.timer.unref();
+  /** Subscribes to every backend call's outcome (metrics; passive health builds on it). */
+  onCall(listener: CallListener): void {
+    this.callListeners.push(listener);
+  }
+
+  /** Subscribes to state changes (the app logs them once each). */
+  onStateChange(listener: StateListener): void {
+    this.stateListeners.push(listener);
   }
 
   /**
-   * Reads /info of every replica that is up or starting (ejected and down replicas have their own probes), and
-   * schedules probes for those that are not up afterwards.
+   * Reports one finished call to the replica in slot `index` (from the main thread's forwarder, or from a worker's
+   * task stats): wall time and, for a failure, a bounded error label (a ROUTER_ERR_* code or a TEI error type).
    */
-  async refresh(): Promise<void> {
-    await Promise.all(
-      this.replicas.map(async (r) => {
-        if (r.state === 'ejected' || r.probe) return;
-        await this.check(r);
-        if (r.state !== 'up') this.scheduleProbe(r);
-      }),
-    );
+  recordCall(index: number, ns: number, error?: string, tokens = 0): void {
+    const r = this.slots[index];
+    if (!r) return;
+    for (const l of this.callListeners) l(r, ns, error);
+    if (error === undefined && tokens > 0 && ns > 0) {
+      const rate = tokens / (ns / 1e9);
+      r.tokensPerSecond = r.tokensPerSecond === 0 ? rate : 0.8 * r.tokensPerSecond + 0.2 * rate;
+    }
+    r.health.recordCall(error);
+  }
+
+  /** Resolves the `dns+` backends, then probes every replica once; checks, probes and discovery go on after. */
+  async start(): Promise<void> {
+    await this.discover();
+    this.started = true;
+    await Promise.all(this.live.map((r) => r.health.start()));
+    this.discoveryTimer = setInterval(() => void this.discover(), this.options.discovery.intervalMs);
+    this.discoveryTimer.unref();
+  }
+
+  /**
+   * Applies a reloaded model list: models and replicas added, changed and removed, without a restart. New `dns+`
+   * names are resolved before it returns. Throws ROUTER_ERR_CONFIG (changing nothing) when a backend is invalid.
+   */
+  async reconfigure(models: readonly ModelConfig[]): Promise<void> {
+    this.apply(models);
+    if (this.started) await this.discover();
   }
 
   /** Views of the model's usable backends for a worker task; throws ROUTER_ERR_NO_BACKEND when none is. */
   views(model: string): BackendView[] {
     const usable = this.forModel(model).filter((r) => r.state === 'up' && r.info !== undefined);
     if (usable.length === 0) {
-      const why = this.forModel(model)
-        .map((r) => `${r.url}: ${r.state}${r.lastError ? ` (${r.lastError})` : ''}`)
-        .join('; ');
+      const replicas = this.forModel(model);
+      const why =
+        replicas.length > 0
+          ? replicas.map((r) => `${r.url}: ${r.state}${r.lastError ? ` (${r.lastError})` : ''}`).join('; ')
+          : 'no replicas: ' + this.emptyReason(model);
       throw new RouterError('ROUTER_ERR_NO_BACKEND', `model ${model} has no reachable backend [${why}]`);
     }
-    const m = this.models.find((x) => x.name === model);
+    const m = this.configs.get(model);
     const cap = (backend: number, override: number | undefined) =>
       override === undefined ? backend : Math.min(backend, override);
     const speeds = usable.map((r) => r.tokensPerSecond).filter((x) => x > 0);
     const mean = speeds.length > 0 ? speeds.reduce((a, b) => a + b, 0) / speeds.length : 0;
+    const now = Date.now();
     return usable.map((r) => ({
       index: r.index,
       url: r.url,
-      weight: mean > 0 && r.tokensPerSecond > 0 ? r.tokensPerSecond / mean : 1,
+      weight: (mean > 0 && r.tokensPerSecond > 0 ? r.tokensPerSecond / mean : 1) * r.health.weightFactor(now),
       maxBatchTokens: cap(r.info!.maxBatchTokens, m?.maxBatchTokens),
       maxClientBatchSize: cap(r.info!.maxClientBatchSize, m?.maxClientBatchSize),
       maxInputLength: r.info!.maxInputLength,
     }));
   }
 
-  private closed = false;
-
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const r of this.replicas) if (r.probe) clearTimeout(r.probe);
-    await Promise.all(this.replicas.map((r) => r.client.close()));
+    clearInterval(this.discoveryTimer);
+    for (const t of this.retiring) clearTimeout(t);
+    const all = this.slots.filter((r): r is Replica => r !== undefined);
+    for (const r of all) r.health.stop();
+    await Promise.all(all.map((r) => r.client.close()));
   }
+
+  private emptyReason(model: string): string {
+    const names = [...this.dns.values()].filter((d) => d.model === model);
+    if (names.length === 0) return 'none configured';
+    return names.map((d) => `${d.source.host}: ${d.failure ?? 'no address records'}`).join('; ');
+  }
+
+  /**
+   * Makes the sets match `models`: validates every backend first (nothing changes when one is invalid), then adds
+   * and removes models and replicas. `dns+` names keep the addresses they resolved to last.
+   */
+  private apply(models: readonly ModelConfig[]): void {
+    const sources = new Map<string, DnsSource>();
+    for (const m of models) {
+      for (const spec of m.backends) {
+        if (isDnsSpec(spec)) {
+          const source = parseDnsSpec(spec);
+          parseBackendUrl(replicaUrl(source, '127.0.0.1'), { timeoutMs: this.options.timeoutMs });
+          sources.set(dnsKey(m.name, spec), source);
+        } else parseBackendUrl(spec, { timeoutMs: this.options.timeoutMs });
+      }
+    }
+    for (const key of this.dns.keys()) if (!sources.has(key)) this.dns.delete(key);
+    for (const m of models) {
+      for (const spec of m.backends) {
+        const key = dnsKey(m.name, spec);
+        const source = sources.get(key);
+        if (source && !this.dns.has(key)) {
+          this.dns.set(key, { model: m.name, source, addresses: [], failure: undefined });
+        }
+      }
+    }
+    const kept = new Set(models.map((m) => m.name));
+    for (const name of this.configs.keys()) {
+      if (!kept.has(name)) {
+        for (const r of this.forModel(name)) this.retire(r, 'its model was removed from the config');
+        this.byModel.delete(name);
+        this.configs.delete(name);
+      }
+    }
+    this.names.clear();
+    for (const m of models) {
+      this.configs.set(m.name, m);
+      for (const n of [m.name, ...m.aliases]) this.names.set(n, m.name);
+      this.sync(m.name);
+    }
+    this.live = [...this.byModel.values()].flat().sort((a, b) => a.index - b.index);
+  }
+
+  /** Adds and retires the model's replicas so they match its static URLs and the addresses of its names. */
+  private sync(model: string): void {
+    const config = this.configs.get(model);
+    const wanted = new Map<string, string>(); // url → source
+    for (const spec of config?.backends ?? []) {
+      if (!isDnsSpec(spec)) {
+        wanted.set(spec, spec);
+        continue;
+      }
+      const d = this.dns.get(dnsKey(model, spec));
+      for (const a of d?.addresses ?? []) wanted.set(replicaUrl(d!.source, a), spec);
+    }
+    const current = this.forModel(model);
+    const next = current.filter((r) => {
+      if (wanted.has(r.url)) return true;
+      this.retire(r, isDnsSpec(r.source) ? `no longer listed by ${r.source}` : 'removed from the config');
+      return false;
+    });
+    for (const [url, source] of wanted) {
+      if (next.some((r) => r.url === url)) continue;
+      const r = this.add(model, url, source);
+      if (r) next.push(r);
+    }
+    next.sort((a, b) => a.index - b.index);
+    this.byModel.set(model, next);
+    this.live = [...this.byModel.values()].flat().sort((a, b) => a.index - b.index);
+  }
+
+  private add(model: string, url: string, source: string): Replica | undefined {
+    const index = this.slots.length < MAX_REPLICAS ? this.slots.length : this.freeSlots.shift();
+    if (index === undefined) {
+      this.options.log?.(
+        'warn',
+        `tei-router: backend ${url} (${model}) not added: the router holds ${MAX_REPLICAS} replicas already`,
+      );
+      return undefined;
+    }
+    const client = createBackend(url, {
+      timeoutMs: this.options.timeoutMs,
+      tls: this.options.tls,
+      extraHeaders: this.options.extraHeaders,
+    });
+    const r = new Replica(index, url, model, client, source);
+    r.health = new HealthMonitor(
+      r,
+      this.options.health,
+      (from, reason) => {
+        for (const l of this.stateListeners) l(r, from, reason);
+      },
+      this.started,
+    );
+    this.slots[index] = r;
+    if (this.started) {
+      this.options.log?.('info', `tei-router: backend ${url} (${model}) added${addedBy(source)}`);
+      void r.health.start();
+    }
+    return r;
+  }
+
+  /** No new batches from now on; the client closes once the batches in flight have had their deadline. */
+  private retire(r: Replica, reason: string): void {
+    r.health.stop();
+    this.options.log?.('info', `tei-router: backend ${r.url} (${r.model}) removed: ${reason}`);
+    const timer = setTimeout(() => {
+      this.retiring.delete(timer);
+      if (this.slots[r.index] === r) {
+        this.slots[r.index] = undefined;
+        this.freeSlots.push(r.index);
+      }
+      void r.client.close();
+    }, this.options.timeoutMs + 1000);
+    timer.unref();
+    this.retiring.add(timer);
+  }
+
+  /** Resolves every `dns+` name once and syncs the models whose addresses changed. */
+  private async discover(): Promise<void> {
+    await Promise.all(
+      [...this.dns.values()].map(async (d) => {
+        let addresses: string[];
+        try {
+          addresses = await this.options.discovery.resolve(d.source.host);
+        } catch (err) {
+          const failure = err instanceof Error ? err.message : String(err);
+          if (failure !== d.failure) {
+            this.options.log?.(
+              'warn',
+              `tei-router: ${d.source.spec} (${d.model}) did not resolve: ${failure}; keeping its ${d.addresses.length} replicas`,
+            );
+          }
+          d.failure = failure;
+          return;
+        }
+        if (d.failure !== undefined) {
+          this.options.log?.('info', `tei-router: ${d.source.spec} (${d.model}) resolves again`);
+          d.failure = undefined;
+        }
+        if (this.closed || !this.dns.has(dnsKey(d.model, d.source.spec))) return;
+        if (addresses.join() === d.addresses.join()) return;
+        d.addresses = addresses;
+        this.sync(d.model);
+      }),
+    );
+  }
+}
+
+function dnsKey(model: string, spec: string): string {
+  return `${model}\0${spec}`;
+}
+
+function addedBy(source: string): string {
+  return source.startsWith(DNS_PREFIX) ? ` (listed by ${source})` : '';
 }

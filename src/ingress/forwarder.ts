@@ -46,7 +46,7 @@ export function createForwarder(replicas: ReplicaSets) {
   function pick(model: string, need: Need = {}): Array<{ replica: Replica; maxBatch: number }> {
     let views = replicas.views(model); // throws ROUTER_ERR_NO_BACKEND when none is usable
     if (need.replica !== undefined) {
-      const pinned = replicas.replicas[need.replica];
+      const pinned = replicas.at(need.replica)!;
       views = views.filter((v) => v.index === need.replica);
       if (views.length === 0) {
         throw new RouterError(
@@ -58,7 +58,7 @@ export function createForwarder(replicas: ReplicaSets) {
     }
     const protocol = need.protocol;
     if (protocol !== undefined) {
-      views = views.filter((v) => replicas.replicas[v.index].client.protocol === protocol);
+      views = views.filter((v) => replicas.at(v.index)!.client.protocol === protocol);
       if (views.length === 0) {
         throw new RouterError(
           'ROUTER_ERR_UNSUPPORTED',
@@ -72,7 +72,7 @@ export function createForwarder(replicas: ReplicaSets) {
     const out: Array<{ replica: Replica; maxBatch: number }> = [];
     for (let i = 0; i < views.length; i++) {
       const v = views[(start + i) % views.length];
-      out.push({ replica: replicas.replicas[v.index], maxBatch: Math.max(1, v.maxClientBatchSize) });
+      out.push({ replica: replicas.at(v.index)!, maxBatch: Math.max(1, v.maxClientBatchSize) });
     }
     return out;
   }

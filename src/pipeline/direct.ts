@@ -77,7 +77,7 @@ export async function sendDirect(
     budget.call();
     const done = load.start(view.index, tokens);
     try {
-      const r = await replicas.replicas[view.index].client.embed(
+      const r = await replicas.at(view.index)!.client.embed(
         {
           texts: strings,
           truncate: params.truncate,

@@ -2,7 +2,7 @@
  * The only API the ingress adapters call for embeddings: resolve the model, admit, coalesce, run in the worker
  * pool, and hand back each request's rows. Transport-neutral: results are typed arrays and TEI/router errors.
  */
-import type { RouterConfig } from '../config.js';
+import type { ModelConfig, RouterConfig } from '../config.js';
 import { RouterError } from '../errors.js';
 import { TeiError } from '../tei/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
@@ -56,18 +56,23 @@ export class Pipeline {
   /** Embedding width each model answered with last (for replies whose rows all lack text). */
   private readonly dims = new Map<string, number>();
 
+  private config: RouterConfig;
+  private models = new Map<string, ModelConfig>();
+
   constructor(
-    private readonly config: RouterConfig,
+    config: RouterConfig,
     readonly replicas: ReplicaSets,
     private readonly pool: EmbedPool,
     private readonly observer?: PipelineObserver,
   ) {
+    this.config = config;
+    this.reconfigure(config);
     this.balancer = new Balancer(pool.load);
     this.coalescer = new Coalescer<TaskOutcome>(
       {
         windowMs: (key) => {
           const { model } = JSON.parse(key) as { model: string };
-          return config.models.find((m) => m.name === model)?.coalesceMs ?? config.batching.coalesceMs;
+          return this.models.get(model)?.coalesceMs ?? this.config.batching.coalesceMs;
         },
         maxRows: 4096,
       },
@@ -82,6 +87,7 @@ export class Pipeline {
         const result = await this.pool.run({
           kind: 'embed',
           model,
+          tokenizer: this.models.get(model)?.tokenizer,
           texts,
           parts,
           params,
@@ -95,6 +101,12 @@ export class Pipeline {
         return Object.assign(result, { poolQueueNs });
       },
     );
+  }
+
+  /** Takes a reloaded config (models, batching, admission, balancing) for the requests that come after. */
+  reconfigure(config: RouterConfig): void {
+    this.config = config;
+    this.models = new Map(config.models.map((m) => [m.name, m]));
   }
 
   /** The configured model a request means: its name or alias, else the default model. */
@@ -116,7 +128,7 @@ export class Pipeline {
   }
 
   private policyOf(model: string): BalancingPolicy {
-    return this.config.models.find((m) => m.name === model)?.balancing ?? this.config.balancing.policy;
+    return this.models.get(model)?.balancing ?? this.config.balancing.policy;
   }
 
   /** The model's full embedding width, once any reply has shown it. */
@@ -130,7 +142,7 @@ export class Pipeline {
     if (replica === null) return views;
     const pinned = views.filter((v) => v.index === replica);
     if (pinned.length === 0) {
-      const r = this.replicas.replicas[replica];
+      const r = this.replicas.at(replica)!;
       throw new RouterError(
         'ROUTER_ERR_NO_BACKEND',
         `backend ${r.url} (pinned by the request's target) is not usable now: ${r.state}` +
@@ -156,9 +168,7 @@ export class Pipeline {
     // admission: a request is taken whole or refused; one larger than the limit is taken when nothing is queued
     const estimate = estimateTokens(texts);
     const queued = this.pendingTokens.get(model) ?? 0;
-    const limit =
-      this.config.models.find((m) => m.name === model)?.maxQueuedTokens ??
-      this.config.admission.maxQueuedTokens;
+    const limit = this.models.get(model)?.maxQueuedTokens ?? this.config.admission.maxQueuedTokens;
     if (queued > 0 && queued + estimate > limit) {
       throw new RouterError(
         'ROUTER_ERR_OVERLOADED',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { RouterError } from '../errors.js';
-import type { EmbedTask, EmbedTaskResult, WorkerData, WorkerModel } from '../workers/protocol.js';
+import type { EmbedTask, EmbedTaskResult, WorkerData } from '../workers/protocol.js';
 import { transferList } from './text-batch.js';
 import type { BackendTls } from '../backend/types.js';
 import { RETRY_BUDGET_SLOTS, RetryBudget } from '../backend/retry-budget.js';
@@ -15,7 +15,6 @@ import { LOAD_SLOTS_PER_BACKEND, LoadCounters } from '../backend/balance.js';
 export interface PoolOptions {
   threads: number;
   maxQueue: number;
-  models: WorkerModel[];
   backendTimeoutMs: number;
   backendTls?: BackendTls;
   /** Number of backend slots for the shared load counters. */
@@ -41,7 +40,6 @@ export class EmbedPool {
     this.load = new LoadCounters(new Int32Array(shared, 0, slots));
     this.retryBudget = new RetryBudget(new Int32Array(shared, slots * 4, RETRY_BUDGET_SLOTS));
     const workerData: WorkerData = {
-      models: options.models,
       backendTimeoutMs: options.backendTimeoutMs,
       backendTls: options.backendTls,
       load: shared,

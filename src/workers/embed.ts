@@ -26,7 +26,6 @@ const budget = new RetryBudget(new Int32Array(data.load, slots * 4, RETRY_BUDGET
 const backends = new Map<string, TeiBackend>();
 /** The task's W3C traceparent (its first request's), for the backend calls it makes. */
 const traceContext = new AsyncLocalStorage<string | undefined>();
-const models = new Map(data.models.map((m) => [m.name, m]));
 
 /** Backend batches one task keeps in flight at once. */
 const MAX_PARALLEL_BATCHES = 8;
@@ -66,14 +65,12 @@ export default async function embed(task: EmbedTask): Promise<EmbedTaskResult> {
 }
 
 async function run(task: EmbedTask): Promise<EmbedTaskResult> {
-  const model = models.get(task.model);
-  if (!model) throw new RouterError('ROUTER_ERR_INTERNAL', `worker has no model ${task.model}`);
   if (task.backends.length === 0) {
     throw new RouterError('ROUTER_ERR_NO_BACKEND', `model ${task.model} has no reachable backend`);
   }
   const { texts, params } = task;
   const startedAtMs = performance.timeOrigin + performance.now();
-  const tokenizer = tokenizerFor(model);
+  const tokenizer = tokenizerFor(task.tokenizer);
   const maxInput = Math.min(...task.backends.map((b) => b.maxInputLength));
   const t0 = process.hrtime.bigint();
   const strings: string[] = new Array(texts.length);

@@ -10,15 +10,7 @@ import type { TextBatch } from '../pipeline/text-batch.js';
 import type { BackendTls } from '../backend/types.js';
 import type { BalancingPolicy } from '../backend/policies.js';
 
-/** Per-model facts every worker needs, given once at pool start (workerData). */
-export interface WorkerModel {
-  name: string;
-  /** tokenizer.json path; undefined: the estimate. */
-  tokenizer: string | undefined;
-}
-
 export interface WorkerData {
-  models: WorkerModel[];
   backendTimeoutMs: number;
   /** TLS material for https:// and grpcs:// backends. */
   backendTls: BackendTls | undefined;
@@ -48,6 +40,8 @@ export interface EmbedParams {
 export interface EmbedTask {
   kind: 'embed';
   model: string;
+  /** The model's tokenizer.json; undefined: the estimate. Per task, so a reloaded config reaches the workers. */
+  tokenizer: string | undefined;
   texts: TextBatch;
   /**
    * Row counts of the requests coalesced into this task, in order (sum = texts.length). A request whose rows fail

@@ -1,15 +1,15 @@
-/** Each worker's own tokenizers, loaded once per model on first use. */
+/** Each worker's own tokenizers, loaded once per tokenizer.json on first use. */
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import type { WorkerModel } from './protocol.js';
 
 const cache = new Map<string, Tokenizer>();
 
-export function tokenizerFor(model: WorkerModel): Tokenizer {
-  let t = cache.get(model.name);
+/** The tokenizer of `path`; undefined: the estimate. */
+export function tokenizerFor(path: string | undefined): Tokenizer {
+  let t = cache.get(path ?? '');
   if (!t) {
-    t = loadTokenizer(model.tokenizer);
-    cache.set(model.name, t);
+    t = loadTokenizer(path);
+    cache.set(path ?? '', t);
   }
   return t;
 }

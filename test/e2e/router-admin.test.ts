@@ -22,6 +22,7 @@ import type { DualServer } from '../../src/net/h1-h2c.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { request, sim } from '../helpers/sim.js';
 import { routerModel } from '../helpers/router.js';
+import { until } from '../helpers/wait.js';
 
 const model = (name: string, backends: string[]): ModelConfig => routerModel(backends, { name });
 
@@ -46,7 +47,14 @@ describe('admin listener: /health, /ready, /v1/backends, /metrics', () => {
     flaky = await sim({ modelId: 'pair' });
     steady = await sim({ modelId: 'pair' });
     const config = loadConfig({
-      flags: { 'http.port': 0, 'grpc.port': 0, 'admin.port': 0, 'pool.threads': 1 },
+      flags: {
+        'http.port': 0,
+        'grpc.port': 0,
+        'admin.port': 0,
+        'pool.threads': 1,
+        'health.interval_ms': 100,
+        'health.unhealthy_threshold': 2,
+      },
     });
     config.models = [
       model('mini', [httpSim.url, grpcSim.url]),
@@ -170,8 +178,9 @@ describe('admin listener: /health, /ready, /v1/backends, /metrics', () => {
 
     await lonely.close();
     lonelyClosed = true;
-    await app.replicas.refresh();
-
+    // the active health checks (every 100 ms, 2 failures in a row) take it out
+    const ready503 = await until(async () => (await request(adminBase + '/ready', 'GET')).status === 503);
+    assert.ok(ready503, '/ready turns 503 within 3 s once the only backend is gone');
     const r = await request(adminBase + '/ready', 'GET');
     assert.equal(r.status, 503);
     assert.deepEqual(JSON.parse(r.body), { status: 'not ready', models_without_backend: ['lonely'] });

@@ -99,12 +99,12 @@ export class Targets {
     const usable = this.replicas.views(route.model); // throws ROUTER_ERR_NO_BACKEND when none is usable
     const n = this.turn.get(route.model) ?? 0;
     this.turn.set(route.model, (n + 1) % usable.length);
-    return this.replicas.replicas[usable[n % usable.length].index];
+    return this.replicas.at(usable[n % usable.length].index)!;
   }
 
   private unknown(what: string): RouterError {
     const models = this.replicas.models.flatMap((m) => [m.name, ...m.aliases]);
-    const backends = this.replicas.replicas.map((r) => `${r.index}: ${r.url}`);
+    const backends = this.replicas.replicas.map((r, i) => `${i}: ${r.url}`);
     return new RouterError(
       'ROUTER_ERR_UNKNOWN_TARGET',
       `${what} (models: ${models.join(', ')}; backends: ${backends.join(', ')})`,
