@@ -34,6 +34,7 @@ import { findCachedTokenizer } from './tokenizer/hf-cache.js';
 import { loadTokenizer } from './tokenizer/load.js';
 
 import { Pipeline } from './pipeline/index.js';
+import { RouterError } from './errors.js';
 import { EmbedPool } from './pipeline/pool.js';
 import type { RunningSim } from './sim/index.js';
 
@@ -50,6 +51,13 @@ export interface App {
    * wait (at most `timeoutMs`) until the requests in flight are answered. Resolves true when they all were.
    */
   drain(timeoutMs: number): Promise<boolean>;
+  /**
+   * Applies a reloaded config without a restart: models and their backends (added, changed, removed), the default
+   * model, batching, admission, balancing, request deadlines, hedging and health checks. Resolves with the sections
+   * that changed but need a restart (listeners, TLS, pool, logging...); throws ROUTER_ERR_CONFIG, changing nothing,
+   * when a backend is invalid.
+   */
+  reload(config: RouterConfig): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -200,29 +208,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       if (r.state !== 'up')
         logger.warn(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
     }
-    // a model without a configured tokenizer uses the local HF cache's copy if there is one, else the estimate
-    config = {
-      ...config,
-      models: config.models.map((m) => {
-        if (m.tokenizer) return m;
-        const ids = [
-          m.name,
-          ...m.aliases,
-          ...replicas.forModel(m.name).flatMap((r) => (r.info ? [r.info.modelId] : [])),
-        ];
-        const cached = findCachedTokenizer(ids);
-        if (cached) {
-          log(`tei-router: model ${m.name}: tokenizer from the HuggingFace cache: ${cached}`);
-          return { ...m, tokenizer: cached };
-        }
-        log(
-          `tei-router: model ${m.name} has no tokenizer (configured or in the HF cache): token counts are estimated`,
-        );
-        return m;
-      }),
-    };
-    // a tokenizer that cannot load is a startup error, not a failure of every request later
-    for (const m of config.models) if (m.tokenizer) loadTokenizer(m.tokenizer);
+    config = { ...config, models: withTokenizers(config.models, replicas, log) };
     const pool = new EmbedPool({
       threads: config.pool.threads,
       maxQueue: config.pool.maxQueue,
@@ -405,9 +391,89 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
       );
       return done;
     };
-    return { config, ports, embedded, pipeline, replicas, drain, close };
+    const reload = async (loaded: RouterConfig): Promise<string[]> => {
+      let next = loaded;
+      if (next.models.length === 0) {
+        if (!embedded) {
+          throw new RouterError(
+            'ROUTER_ERR_CONFIG',
+            'the reloaded config has no [[models]]; the running config stays (the embedded default serves only when the router starts without models)',
+          );
+        }
+        next = { ...next, models: config.models, defaultModel: config.defaultModel };
+      }
+      await replicas.reconfigure(next.models);
+      next = { ...next, models: withTokenizers(next.models, replicas, log) };
+      Object.assign(replicas.healthOptions, next.health);
+      pipeline.reconfigure(next);
+      const restart = RESTART_SECTIONS.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(next[k]));
+      config = next;
+      logger.info(
+        `tei-router: config reloaded: ${config.models.length} models, ${replicas.replicas.length} backends` +
+          (restart.length > 0 ? `; changes to ${restart.join(', ')} take effect after a restart` : ''),
+      );
+      return restart;
+    };
+    return {
+      get config() {
+        return config;
+      },
+      ports,
+      embedded,
+      pipeline,
+      replicas,
+      drain,
+      reload,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** Config sections a reload does not apply (the listeners, TLS, the pool... are built once at startup). */
+const RESTART_SECTIONS = [
+  'grpc',
+  'http',
+  'admin',
+  'uws',
+  'pool',
+  'backend',
+  'tls',
+  'authz',
+  'log',
+  'shutdown',
+  'discovery',
+] as const satisfies ReadonlyArray<keyof RouterConfig>;
+
+/**
+ * The models, each with a tokenizer: the configured one, else the local HF cache's copy for its name, aliases or the
+ * model id its backends report, else none (token counts are estimated). A tokenizer that cannot load is an error
+ * now, not a failure of every request later.
+ */
+function withTokenizers(
+  models: readonly ModelConfig[],
+  replicas: ReplicaSets,
+  log: (line: string) => void,
+): ModelConfig[] {
+  const out = models.map((m) => {
+    if (m.tokenizer) return m;
+    const ids = [
+      m.name,
+      ...m.aliases,
+      ...replicas.forModel(m.name).flatMap((r) => (r.info ? [r.info.modelId] : [])),
+    ];
+    const cached = findCachedTokenizer(ids);
+    if (cached) {
+      log(`tei-router: model ${m.name}: tokenizer from the HuggingFace cache: ${cached}`);
+      return { ...m, tokenizer: cached };
+    }
+    log(
+      `tei-router: model ${m.name} has no tokenizer (configured or in the HF cache): token counts are estimated`,
+    );
+    return m;
+  });
+  for (const m of out) if (m.tokenizer) loadTokenizer(m.tokenizer);
+  return out;
 }

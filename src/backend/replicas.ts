@@ -88,7 +88,13 @@ export class ReplicaSets {
     models: readonly ModelConfig[],
     private readonly options: ReplicaSetsOptions,
   ) {
-    this.apply(models);
+    // before start() nothing is probed, so this completes synchronously
+    void this.apply(models, this.validate(models));
+  }
+
+  /** The health check settings every replica's monitor reads (a reload updates them in place). */
+  get healthOptions(): HealthOptions {
+    return this.options.health;
   }
 
   /** Every replica in use, in slot order (the order `instance_index` and /v1/backends count in). */
@@ -153,8 +159,18 @@ export class ReplicaSets {
    * names are resolved before it returns. Throws ROUTER_ERR_CONFIG (changing nothing) when a backend is invalid.
    */
   async reconfigure(models: readonly ModelConfig[]): Promise<void> {
-    this.apply(models);
+    const sources = this.validate(models);
+    await this.serialized(() => this.apply(models, sources));
     if (this.started) await this.discover();
+  }
+
+  private membership: Promise<unknown> = Promise.resolve();
+
+  /** Runs membership changes one at a time (a reload and a discovery round must not interleave). */
+  private serialized<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.membership.then(change, change);
+    this.membership = run.catch(() => undefined);
+    return run;
   }
 
   /** Views of the model's usable backends for a worker task; throws ROUTER_ERR_NO_BACKEND when none is. */
@@ -199,11 +215,8 @@ export class ReplicaSets {
     return names.map((d) => `${d.source.host}: ${d.failure ?? 'no address records'}`).join('; ');
   }
 
-  /**
-   * Makes the sets match `models`: validates every backend first (nothing changes when one is invalid), then adds
-   * and removes models and replicas. `dns+` names keep the addresses they resolved to last.
-   */
-  private apply(models: readonly ModelConfig[]): void {
+  /** Checks every backend of `models` (ROUTER_ERR_CONFIG); returns their `dns+` names by dnsKey. */
+  private validate(models: readonly ModelConfig[]): Map<string, DnsSource> {
     const sources = new Map<string, DnsSource>();
     for (const m of models) {
       for (const spec of m.backends) {
@@ -214,6 +227,14 @@ export class ReplicaSets {
         } else parseBackendUrl(spec, { timeoutMs: this.options.timeoutMs });
       }
     }
+    return sources;
+  }
+
+  /**
+   * Makes the sets match `models` (validated): adds and removes models and replicas. `dns+` names keep the addresses
+   * they resolved to last.
+   */
+  private async apply(models: readonly ModelConfig[], sources: Map<string, DnsSource>): Promise<void> {
     for (const key of this.dns.keys()) if (!sources.has(key)) this.dns.delete(key);
     for (const m of models) {
       for (const spec of m.backends) {
@@ -236,13 +257,21 @@ export class ReplicaSets {
     for (const m of models) {
       this.configs.set(m.name, m);
       for (const n of [m.name, ...m.aliases]) this.names.set(n, m.name);
-      this.sync(m.name);
     }
+    this.relist();
+    await Promise.all(models.map((m) => this.sync(m.name)));
+  }
+
+  private relist(): void {
     this.live = [...this.byModel.values()].flat().sort((a, b) => a.index - b.index);
   }
 
-  /** Adds and retires the model's replicas so they match its static URLs and the addresses of its names. */
-  private sync(model: string): void {
+  /**
+   * Adds and retires the model's replicas so they match its static URLs and the addresses of its names: make before
+   * break, so a model whose backends are replaced always has some to use: the replicas that leave are retired once
+   * the new ones have had their first probe (at most health.timeout_ms). Before `start`, it completes synchronously.
+   */
+  private async sync(model: string): Promise<void> {
     const config = this.configs.get(model);
     const wanted = new Map<string, string>(); // url → source
     for (const spec of config?.backends ?? []) {
@@ -254,19 +283,28 @@ export class ReplicaSets {
       for (const a of d?.addresses ?? []) wanted.set(replicaUrl(d!.source, a), spec);
     }
     const current = this.forModel(model);
-    const next = current.filter((r) => {
-      if (wanted.has(r.url)) return true;
-      this.retire(r, isDnsSpec(r.source) ? `no longer listed by ${r.source}` : 'removed from the config');
-      return false;
-    });
+    const stale = current.filter((r) => !wanted.has(r.url));
+    const added: Replica[] = [];
     for (const [url, source] of wanted) {
-      if (next.some((r) => r.url === url)) continue;
+      if (current.some((r) => r.url === url)) continue;
       const r = this.add(model, url, source);
-      if (r) next.push(r);
+      if (r) added.push(r);
     }
-    next.sort((a, b) => a.index - b.index);
-    this.byModel.set(model, next);
-    this.live = [...this.byModel.values()].flat().sort((a, b) => a.index - b.index);
+    if (added.length > 0) {
+      this.byModel.set(model, [...current, ...added]);
+      this.relist();
+      if (this.started) await Promise.all(added.map((r) => r.health.start()));
+    }
+    if (stale.length > 0) {
+      this.byModel.set(
+        model,
+        this.forModel(model).filter((r) => !stale.includes(r)),
+      );
+      this.relist();
+      for (const r of stale) {
+        this.retire(r, isDnsSpec(r.source) ? `no longer listed by ${r.source}` : 'removed from the config');
+      }
+    }
   }
 
   private add(model: string, url: string, source: string): Replica | undefined {
@@ -293,10 +331,8 @@ export class ReplicaSets {
       this.started,
     );
     this.slots[index] = r;
-    if (this.started) {
+    if (this.started)
       this.options.log?.('info', `tei-router: backend ${url} (${model}) added${addedBy(source)}`);
-      void r.health.start();
-    }
     return r;
   }
 
@@ -341,7 +377,7 @@ export class ReplicaSets {
         if (this.closed || !this.dns.has(dnsKey(d.model, d.source.spec))) return;
         if (addresses.join() === d.addresses.join()) return;
         d.addresses = addresses;
-        this.sync(d.model);
+        await this.serialized(() => this.sync(d.model));
       }),
     );
   }

@@ -8,6 +8,7 @@ import { helpText, parseFlags } from './flags.js';
 import { certsCommand, certsHelp, runCerts } from './certs.js';
 import { simCommand, simOptionsFromFlags } from './sim.js';
 import { configFromFlags, serveCommand } from './serve.js';
+import { getProcessLogger } from '../log.js';
 import { benchClientCommand, runBenchClient } from './bench-client.js';
 
 interface Subcommand {
@@ -65,6 +66,19 @@ async function runServe(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP: read the config file and environment again and apply what can change without a restart
+  let reloading: Promise<void> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        await app.reload(configFromFlags(values, given));
+      } catch (err) {
+        getProcessLogger().error(
+          `tei-router: config reload failed, the running config stays: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    });
+  });
 }
 
 async function runSim(argv: string[]): Promise<void> {
