@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'not_found'
   | 'resource_exhausted'
   | 'unavailable'
+  | 'deadline_exceeded'
   | 'internal';
 
 export const errorCatalogue = {
@@ -80,6 +81,15 @@ export const errorCatalogue = {
     kind: 'resource_exhausted',
     summary:
       'The model has more estimated tokens queued than admission.max_queued_tokens, or the worker pool queue is full (pool.max_queue); retry shortly (HTTP 429 with retry-after).',
+  },
+  ROUTER_ERR_DEADLINE_EXCEEDED: {
+    kind: 'deadline_exceeded',
+    summary:
+      "The request's deadline (its gRPC deadline, its x-request-timeout header, or request.timeout_ms) passed before the backends answered (HTTP 504, gRPC DEADLINE_EXCEEDED).",
+  },
+  ROUTER_ERR_BAD_HEADER: {
+    kind: 'invalid_argument',
+    summary: 'A request header the router reads has a value it cannot use (for example x-request-timeout: 5s is valid, 5 parsecs is not).',
   },
   ROUTER_ERR_INTERNAL: {
     kind: 'internal',

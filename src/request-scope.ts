@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { ClientContext } from './tls/clients.js';
+import { RouterError } from './errors.js';
 
 export interface StageTimes {
   /** Waiting in the coalescer for company. */
@@ -28,6 +29,11 @@ export interface RequestScope {
   readonly traceparent: string | undefined;
   /** The configured model the request was routed to, once known. */
   model: string | undefined;
+  /**
+   * When the client stops waiting (epoch ms): its gRPC deadline or x-request-timeout header; undefined: none given
+   * (the pipeline applies request.timeout_ms).
+   */
+  deadline: number | undefined;
   texts: number;
   tokens: number;
   readonly stages: StageTimes;
@@ -54,6 +60,7 @@ export function newScope(
     client,
     traceparent: tp && TRACEPARENT.test(tp) ? tp : undefined,
     model: undefined,
+    deadline: undefined,
     texts: 0,
     tokens: 0,
     stages: { coalesceNs: 0, poolQueueNs: 0, tokenizeNs: 0, backendNs: 0 },
@@ -67,4 +74,25 @@ export function runInScope<T>(scope: RequestScope, fn: () => T): T {
 /** The scope of the request whose work is running now (undefined outside a request, e.g. /info polling). */
 export function currentScope(): RequestScope | undefined {
   return storage.getStore();
+}
+
+const TIMEOUT = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/**
+ * The deadline an `x-request-timeout` header sets, from `now`: a duration such as `250ms`, `2s`, `1.5s` or `1m`;
+ * a bare number is milliseconds. Undefined when the header is absent; ROUTER_ERR_BAD_HEADER when it is not a
+ * positive duration.
+ */
+export function deadlineFromHeader(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const m = TIMEOUT.exec(value);
+  const ms = m ? Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS] : NaN;
+  if (!(ms > 0) || !Number.isFinite(ms)) {
+    throw new RouterError(
+      'ROUTER_ERR_BAD_HEADER',
+      `x-request-timeout ${JSON.stringify(value)} is not a positive duration; write e.g. 250ms, 2s or 1m (a bare number is milliseconds)`,
+    );
+  }
+  return now + ms;
 }

@@ -83,6 +83,19 @@ export function describeCause(err: unknown): string {
 }
 
 /** A bounded label for a failed backend call (metrics, stats): the TEI error type or the router error code. */
+/** The reason a hedged call that lost the race is cancelled with (failover.ts). */
+export const HEDGE_LOST = new Error('hedged call lost the race');
+
+/**
+ * callErrorLabel for one attempt of a batch, which may also end because the router cancelled it: `hedge_lost` (a
+ * hedge answered first) or `cancelled` (the request was abandoned: client gone, deadline, a sibling batch failed).
+ */
+export function attemptErrorLabel(err: unknown): string {
+  if (err === HEDGE_LOST) return 'hedge_lost';
+  if (err instanceof DOMException && err.name === 'AbortError') return 'cancelled';
+  return callErrorLabel(err);
+}
+
 export function callErrorLabel(err: unknown): string {
   if (err instanceof TeiError) return err.errorType;
   if (err instanceof RouterError) return err.code;

@@ -67,6 +67,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
 };
 
+/** How much later than the request's deadline a backend call's own gRPC deadline is set. */
+const DEADLINE_GRACE_MS = 50;
+
 export class GrpcBackend implements TeiBackend {
   readonly protocol = 'grpc' as const;
   readonly url: string;
@@ -112,8 +115,13 @@ export class GrpcBackend implements TeiBackend {
     return md;
   }
 
-  private callOptions(): grpc.CallOptions {
-    return { deadline: Date.now() + this.timeoutMs };
+  /**
+   * The call's deadline: the per-call timeout, or the request's deadline when sooner (plus a little grace, so that
+   * the router's own cancel at the deadline comes first and a client's short deadline never counts against the
+   * backend's health). TEI receives it as grpc-timeout.
+   */
+  private callOptions(requestDeadline = Infinity): grpc.CallOptions {
+    return { deadline: Math.min(Date.now() + this.timeoutMs, requestDeadline + DEADLINE_GRACE_MS) };
   }
 
   private run<T>(signal: AbortSignal | undefined, work: (scope: CallScope) => Promise<T>): Promise<T> {
@@ -149,6 +157,7 @@ export class GrpcBackend implements TeiBackend {
     reqs: Msg[],
     signal: AbortSignal | undefined,
     onData: (res: Res, index: number) => void,
+    requestDeadline?: number,
   ): Promise<number> {
     return this.run(
       signal,
@@ -159,7 +168,7 @@ export class GrpcBackend implements TeiBackend {
             m.requestSerialize,
             m.responseDeserialize,
             this.metadata(),
-            this.callOptions(),
+            this.callOptions(requestDeadline),
           );
           let count = 0;
           let ended = false;
@@ -289,7 +298,7 @@ export class GrpcBackend implements TeiBackend {
       }
       vectors.set(res.embeddings, i * dim);
       acc.add(metaFromGrpc(res.metadata));
-    });
+    }, batch.deadline);
     if (received !== rows || vectors === undefined) {
       throw protocol(`the stream ended after ${received} of ${rows} responses`);
     }

@@ -25,6 +25,8 @@ const BACKOFF_MAX_MS = 30_000;
 const SLOW_START_FLOOR = 0.1;
 /** Errors that count against a replica's health (TEI's own errors do not: the replica answered). */
 const HEALTH_ERRORS = new Set(['ROUTER_ERR_BACKEND_UNAVAILABLE', 'ROUTER_ERR_BACKEND_TIMEOUT']);
+/** Calls the router ended itself: they say nothing about the replica either way. */
+const NEUTRAL = new Set(['cancelled', 'hedge_lost', 'ROUTER_ERR_DEADLINE_EXCEEDED']);
 
 export interface HealthOptions {
   /** Between active checks of an up replica. */
@@ -83,6 +85,7 @@ export class HealthMonitor {
 
   /** The outcome of one real call: an error label (a ROUTER_ERR_* code or TEI error type) or undefined. */
   recordCall(error: string | undefined): void {
+    if (error !== undefined && NEUTRAL.has(error)) return;
     if (error === undefined || !HEALTH_ERRORS.has(error)) {
       this.failures = 0;
       return;

@@ -33,6 +33,11 @@ export class Replica implements Monitored {
   /** Observed throughput of successful batches, tokens per second (exponentially weighted; 0: none yet). */
   tokensPerSecond = 0;
   health!: HealthMonitor;
+  /** Recent successful call latencies (ms), a ring; their p95 is the hedging delay. */
+  private readonly latencies = new Float64Array(LATENCY_SAMPLES);
+  private samples = 0;
+  /** p95 of the recent latencies, once there are LATENCY_MIN_SAMPLES (hedging waits this long). */
+  p95Ms: number | undefined = undefined;
 
   constructor(
     /** Slot in the shared load counters. */
@@ -43,7 +48,18 @@ export class Replica implements Monitored {
     /** The configured backend it comes from: the URL itself, or the `dns+` name that listed it. */
     readonly source: string,
   ) {}
+
+  recordLatency(ms: number): void {
+    this.latencies[this.samples++ % LATENCY_SAMPLES] = ms;
+    if (this.samples >= LATENCY_MIN_SAMPLES && this.samples % 8 === 0) {
+      const sorted = this.latencies.slice(0, Math.min(this.samples, LATENCY_SAMPLES)).sort();
+      this.p95Ms = sorted[Math.floor(0.95 * (sorted.length - 1))];
+    }
+  }
 }
+
+const LATENCY_SAMPLES = 128;
+const LATENCY_MIN_SAMPLES = 16;
 
 /** Called once per state change of a replica, with the reason. */
 export type StateListener = (replica: Replica, from: BackendState, reason: string) => void;
@@ -138,6 +154,7 @@ export class ReplicaSets {
     const r = this.slots[index];
     if (!r) return;
     for (const l of this.callListeners) l(r, ns, error);
+    if (error === undefined) r.recordLatency(ns / 1e6);
     if (error === undefined && tokens > 0 && ns > 0) {
       const rate = tokens / (ns / 1e9);
       r.tokensPerSecond = r.tokensPerSecond === 0 ? rate : 0.8 * r.tokensPerSecond + 0.2 * rate;
@@ -195,8 +212,14 @@ export class ReplicaSets {
       url: r.url,
       weight: (mean > 0 && r.tokensPerSecond > 0 ? r.tokensPerSecond / mean : 1) * r.health.weightFactor(now),
       maxBatchTokens: cap(r.info!.maxBatchTokens, m?.maxBatchTokens),
-      maxClientBatchSize: cap(r.info!.maxClientBatchSize, m?.maxClientBatchSize),
+      // TEI takes one of its max_concurrent_requests permits per input, and refuses (429) a batch with more inputs
+      // than it has permits: a batch larger than that could never be sent
+      maxClientBatchSize: cap(
+        Math.min(r.info!.maxClientBatchSize, r.info!.maxConcurrentRequests),
+        m?.maxClientBatchSize,
+      ),
       maxInputLength: r.info!.maxInputLength,
+      ...(r.p95Ms === undefined ? {} : { hedgeAfterMs: r.p95Ms }),
     }));
   }
 

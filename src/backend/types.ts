@@ -78,6 +78,11 @@ export interface EmbedBatch {
   dimensions: number | null;
   /** A prompt of the model's sentence-transformers config; null: the backend's default prompt, if any. */
   promptName: string | null;
+  /**
+   * The request's deadline (epoch ms), when it is sooner than the per-call timeout: gRPC backends get it as the
+   * call's deadline (grpc-timeout), so TEI stops work nobody waits for. The caller's signal enforces it either way.
+   */
+  deadline?: number;
 }
 
 /** Timings as TEI reports them, in nanoseconds (HTTP headers are whole milliseconds, so HTTP values are ms × 1e6). */

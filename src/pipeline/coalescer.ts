@@ -6,11 +6,19 @@
 import type { TextBatch } from './text-batch.js';
 import { concatTextBatches } from './text-batch.js';
 
+/** What the pipeline carries for each request to the task that runs it. */
+export interface PartTag {
+  /** The request's W3C traceparent. */
+  traceparent: string | undefined;
+  /** The request's deadline (epoch ms). */
+  deadline: number;
+}
+
 export interface Part {
   texts: TextBatch;
   signal?: AbortSignal;
-  /** An opaque value carried to `execute` (the pipeline passes the request's traceparent). */
-  tag: string | undefined;
+  /** Carried to `execute`. */
+  tag: PartTag;
   submittedAt: bigint;
   resolve: (rows: { start: number; count: number; part: number; task: unknown; waitedNs: number }) => void;
   reject: (err: unknown) => void;
@@ -43,7 +51,7 @@ export class Coalescer<R> {
       key: string,
       texts: TextBatch,
       parts: number[],
-      tags: Array<string | undefined>,
+      tags: PartTag[],
     ) => Promise<R>,
   ) {}
 
@@ -55,7 +63,7 @@ export class Coalescer<R> {
     key: string,
     texts: TextBatch,
     signal?: AbortSignal,
-    tag?: string,
+    tag: PartTag = { traceparent: undefined, deadline: Infinity },
   ): Promise<{ result: R; start: number; count: number; part: number; waitedNs: number }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

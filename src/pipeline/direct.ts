@@ -6,10 +6,11 @@
  * input itself (an empty or too-long input gets TEI's own error, as from the worker path). Under load, requests go
  * through the coalescer and the workers instead, where batching pays.
  */
-import { callErrorLabel } from '../backend/errors.js';
+import { attemptErrorLabel } from '../backend/errors.js';
+import { sendWithFailover } from '../backend/failover.js';
+import type { Deadline } from './deadline.js';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { EmbedBatchResult } from '../backend/types.js';
-import { retriable } from '../backend/retry-budget.js';
 import type { RetryBudget } from '../backend/retry-budget.js';
 import type { LoadCounters } from '../backend/balance.js';
 import type { BackendView, BatchStat, EmbedParams } from '../workers/protocol.js';
@@ -48,59 +49,54 @@ export function directTexts(
 }
 
 /**
- * Sends `strings` to the first replica of `order` (the balancer's choice, counters shared with the workers), moving
- * on to the next when one is unreachable, too slow or full, within the shared retry budget, like the workers do.
- * Reports each attempt as a batch.
+ * Sends `strings` to the replicas of `order` (the balancer's choice, counters shared with the workers) through the
+ * same failover as the workers (failover.ts). Reports each attempt as a batch.
  */
 export async function sendDirect(
   replicas: ReplicaSets,
   load: LoadCounters,
-  order: readonly BackendView[],
+  order: () => BackendView[],
   budget: RetryBudget,
   strings: string[],
   params: EmbedParams,
-  signal: AbortSignal | undefined,
+  deadline: Deadline,
+  hedging: boolean,
   report: (stat: BatchStat) => void,
 ): Promise<EmbedBatchResult & { backendNs: number }> {
   const tokens = strings.reduce((s, t) => s + Buffer.byteLength(t) + 2, 0);
   const started = process.hrtime.bigint();
-  let last: unknown;
-  for (const view of order) {
-    const stat: BatchStat = {
-      backend: view.index,
-      texts: strings.length,
-      tokens: 0,
-      maxBatchTokens: view.maxBatchTokens,
-      ns: 0,
-    };
-    const sent = process.hrtime.bigint();
-    budget.call();
-    const done = load.start(view.index, tokens);
-    try {
-      const r = await replicas.at(view.index)!.client.embed(
-        {
-          texts: strings,
-          truncate: params.truncate,
-          direction: params.direction,
-          normalize: params.normalize,
-          dimensions: params.dimensions,
-          promptName: params.promptName,
-        },
-        signal,
-      );
-      stat.tokens = r.tokens;
-      stat.ns = Number(process.hrtime.bigint() - sent);
-      report(stat);
-      return { ...r, backendNs: Number(process.hrtime.bigint() - started) };
-    } catch (err) {
-      stat.ns = Number(process.hrtime.bigint() - sent);
-      stat.error = callErrorLabel(err);
-      report(stat);
-      last = err;
-      if (!retriable(err) || signal?.aborted || !budget.take()) throw err;
-    } finally {
-      done();
-    }
-  }
-  throw last;
+  const batch = {
+    texts: strings,
+    truncate: params.truncate,
+    direction: params.direction,
+    normalize: params.normalize,
+    dimensions: params.dimensions,
+    promptName: params.promptName,
+    deadline: deadline.at,
+  };
+  let answered = 0;
+  const r = await sendWithFailover({
+    order,
+    tokens,
+    load,
+    budget,
+    signal: deadline.signal,
+    deadline: deadline.at,
+    hedging,
+    call: async (view, signal) => {
+      const result = await replicas.at(view.index)!.client.embed(batch, signal);
+      answered = result.tokens;
+      return result;
+    },
+    report: (view, ns, err) =>
+      report({
+        backend: view.index,
+        texts: strings.length,
+        tokens: err === undefined ? answered : 0,
+        maxBatchTokens: view.maxBatchTokens,
+        ns,
+        ...(err === undefined ? {} : { error: attemptErrorLabel(err) }),
+      }),
+  });
+  return { ...r, backendNs: Number(process.hrtime.bigint() - started) };
 }

@@ -8,6 +8,7 @@ import { TeiError } from '../tei/errors.js';
 import type { ReplicaSets } from '../backend/replicas.js';
 import type { BackendView, BatchStat, EmbedParams, EmbedTaskOk, TaskError } from '../workers/protocol.js';
 import { Coalescer } from './coalescer.js';
+import { Deadline } from './deadline.js';
 import { directTexts, sendDirect } from './direct.js';
 import { Balancer } from '../backend/balance.js';
 import type { BalancingPolicy } from '../backend/balance.js';
@@ -82,7 +83,7 @@ export class Pipeline {
           params: EmbedParams;
           replica: number | null;
         };
-        const traceparent = tags.find((t) => t !== undefined);
+        const traceparent = tags.find((t) => t.traceparent !== undefined)?.traceparent;
         const dispatchedAtMs = performance.timeOrigin + performance.now();
         const result = await this.pool.run({
           kind: 'embed',
@@ -93,6 +94,9 @@ export class Pipeline {
           params,
           backends: this.backendsFor(model, replica),
           balancing: this.policyOf(model),
+          // the task serves every request in it: it may run until the last of their deadlines
+          deadline: Math.max(...tags.map((t) => t.deadline)),
+          hedging: this.config.hedging.enabled,
           ...(traceparent ? { traceparent } : {}),
         });
         if (!result.ok) throw taskErrorToException(result.error);
@@ -184,17 +188,19 @@ export class Pipeline {
         m.set(model, (m.get(model) ?? 0) + sign * n);
       }
     };
+    const deadline = new Deadline(scope?.deadline ?? Date.now() + this.config.request.timeoutMs, signal);
     count(1);
     try {
       // nothing else in flight for this model: a small request skips the coalescer and the workers
       if (this.inflightRequests.get(model) === 1) {
         const views = this.backendsFor(model, replica ?? null);
         const strings = directTexts(texts, params, views);
-        if (strings) return await this.direct(model, views, strings, params, scope, signal);
+        if (strings) return await this.direct(model, views, strings, params, scope, deadline);
       }
-      return await this.coalesced(model, key, texts, params, scope, signal);
+      return await this.coalesced(model, key, texts, params, scope, deadline);
     } finally {
       count(-1);
+      deadline.dispose();
     }
   }
 
@@ -205,16 +211,17 @@ export class Pipeline {
     strings: string[],
     params: EmbedParams,
     scope: RequestScope | undefined,
-    signal: AbortSignal | undefined,
+    deadline: Deadline,
   ): Promise<EmbedOutcome> {
     const r = await sendDirect(
       this.replicas,
       this.pool.load,
-      this.balancer.order(views, this.policyOf(model)),
+      () => this.balancer.order(views, this.policyOf(model)),
       this.pool.retryBudget,
       strings,
       params,
-      signal,
+      deadline,
+      this.config.hedging.enabled,
       (stat) => this.observer?.directBatch(model, stat),
     );
     if (r.dim > 0 && params.dimensions === null) this.dims.set(model, r.dim);
@@ -243,14 +250,12 @@ export class Pipeline {
     texts: TextBatch,
     params: EmbedParams,
     scope: RequestScope | undefined,
-    signal: AbortSignal | undefined,
+    deadline: Deadline,
   ): Promise<EmbedOutcome> {
-    const { result, start, count, part, waitedNs } = await this.coalescer.submit(
-      key,
-      texts,
-      signal,
-      scope?.traceparent,
-    );
+    const { result, start, count, part, waitedNs } = await this.coalescer.submit(key, texts, deadline.signal, {
+      traceparent: scope?.traceparent,
+      deadline: deadline.at,
+    });
     if (scope) {
       scope.stages.coalesceNs += waitedNs;
       scope.stages.poolQueueNs += result.poolQueueNs;

@@ -5,8 +5,10 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createBackend } from '../backend/index.js';
-import { callErrorLabel } from '../backend/errors.js';
-import { RETRY_BUDGET_SLOTS, RetryBudget, retriable } from '../backend/retry-budget.js';
+import { attemptErrorLabel } from '../backend/errors.js';
+import { RETRY_BUDGET_SLOTS, RetryBudget } from '../backend/retry-budget.js';
+import { sendWithFailover } from '../backend/failover.js';
+import { Deadline } from '../pipeline/deadline.js';
 import { Balancer, LoadCounters } from '../backend/balance.js';
 import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
@@ -137,10 +139,12 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
   const rowTokens = new Int32Array(texts.length);
   let queueNs = 0;
   let inferenceNs = 0;
+  // a failed batch fails the task: the others stop (abort); none outlives the task's deadline
   const abort = new AbortController();
+  const deadline = new Deadline(task.deadline, abort.signal);
   let next = 0;
   const worker = async () => {
-    while (next < batches.length && !abort.signal.aborted) {
+    while (next < batches.length && !deadline.signal.aborted) {
       const batch = batches[next++];
       const request = {
         texts: batch.map((row) => strings[row]),
@@ -149,54 +153,44 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
         normalize: params.normalize,
         dimensions: params.dimensions,
         promptName: params.promptName,
+        deadline: task.deadline,
       };
       const batchTokens = batch.reduce((s, row) => s + tokens[row], 0);
-      // the policy's order: the first replica, then the failover order (each tried once)
-      const order = balancer.order(task.backends, task.balancing);
-      for (let attempt = 0; ; attempt++) {
-        const view = order[attempt];
-        const done = load.start(view.index, batchTokens);
-        const stat: BatchStat = {
-          backend: view.index,
-          texts: batch.length,
-          tokens: batchTokens,
-          maxBatchTokens: view.maxBatchTokens,
-          ns: 0,
-        };
-        const sent = process.hrtime.bigint();
-        budget.call();
-        try {
-          const r = await backendFor(view.url).embed(request, abort.signal);
-          stat.ns = Number(process.hrtime.bigint() - sent);
-          if (vectors === null) {
-            dim = r.dim;
-            vectors = new Float32Array(texts.length * dim);
-          } else if (r.dim !== dim) {
-            throw new RouterError(
-              'ROUTER_ERR_BACKEND_MISMATCH',
-              `backend ${view.url} returned ${r.dim}-d vectors where another replica of ${task.model} returned ${dim}-d`,
-            );
-          }
-          for (let k = 0; k < batch.length; k++) {
-            vectors.set(r.vectors.subarray(k * dim, (k + 1) * dim), batch[k] * dim);
-          }
-          tokenSum += r.tokens;
-          apportion(rowTokens, tokens, batch, r.tokens);
-          queueNs += r.timings.queueNs * batch.length;
-          inferenceNs += r.timings.inferenceNs * batch.length;
-          break;
-        } catch (err) {
-          stat.ns = Number(process.hrtime.bigint() - sent);
-          stat.error = callErrorLabel(err);
-          // unreachable, too slow or full: the batch goes to the next replica (each tried once), within the budget
-          if (!retriable(err) || attempt + 1 >= order.length || abort.signal.aborted || !budget.take()) {
-            throw err;
-          }
-        } finally {
-          done();
-          batchStats.push(stat);
-        }
+      const r = await sendWithFailover({
+        order: () => balancer.order(task.backends, task.balancing),
+        tokens: batchTokens,
+        load,
+        budget,
+        signal: deadline.signal,
+        deadline: task.deadline,
+        hedging: task.hedging,
+        call: (view, signal) => backendFor(view.url).embed(request, signal),
+        report: (view, ns, err) =>
+          batchStats.push({
+            backend: view.index,
+            texts: batch.length,
+            tokens: batchTokens,
+            maxBatchTokens: view.maxBatchTokens,
+            ns,
+            ...(err === undefined ? {} : { error: attemptErrorLabel(err) }),
+          }),
+      });
+      if (vectors === null) {
+        dim = r.dim;
+        vectors = new Float32Array(texts.length * dim);
+      } else if (r.dim !== dim) {
+        throw new RouterError(
+          'ROUTER_ERR_BACKEND_MISMATCH',
+          `replicas of ${task.model} disagree: one returned ${r.dim}-d vectors, another ${dim}-d`,
+        );
       }
+      for (let k = 0; k < batch.length; k++) {
+        vectors.set(r.vectors.subarray(k * dim, (k + 1) * dim), batch[k] * dim);
+      }
+      tokenSum += r.tokens;
+      apportion(rowTokens, tokens, batch, r.tokens);
+      queueNs += r.timings.queueNs * batch.length;
+      inferenceNs += r.timings.inferenceNs * batch.length;
     }
   };
   const runners = Array.from({ length: Math.min(MAX_PARALLEL_BATCHES, batches.length) }, () =>
@@ -206,6 +200,7 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
     }),
   );
   const settled = await Promise.allSettled(runners);
+  deadline.dispose();
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return {

@@ -27,6 +27,8 @@ export interface BackendView {
   maxBatchTokens: number;
   maxClientBatchSize: number;
   maxInputLength: number;
+  /** Hedging: the replica's recent p95 latency (ms); undefined until it has answered enough calls. */
+  hedgeAfterMs?: number;
 }
 
 export interface EmbedParams {
@@ -54,6 +56,10 @@ export interface EmbedTask {
   traceparent?: string;
   /** The model's replica choice policy. */
   balancing: BalancingPolicy;
+  /** Epoch ms after which no backend call is started or awaited (the latest deadline of the task's requests). */
+  deadline: number;
+  /** hedging.enabled: a slow batch gets a second copy on another replica (failover.ts). */
+  hedging: boolean;
 }
 
 export interface TaskTimings {

@@ -108,11 +108,13 @@ describe('DNS discovery (dns+ backends)', () => {
         before,
         'the removed replicas get no new batches',
       );
+      const n = statuses.length;
+      await until(() => statuses.length >= n + 20, 10_000); // and the load goes on without them
     } finally {
       stop = true;
       await load;
     }
-    assert.ok(statuses.length >= 40, `the load ran (${statuses.length} requests)`);
+    assert.ok(statuses.length >= 30, `the load ran (${statuses.length} requests)`);
     assert.deepEqual(
       statuses.filter((s) => s !== 200),
       [],

@@ -80,6 +80,10 @@ function connectionInterceptor(deps: GrpcIngressDeps): grpc.ServerInterceptor {
               requestId: first('x-request-id'),
               traceparent: first('traceparent'),
             });
+            // grpc-js parsed the client's grpc-timeout; Infinity when it set none
+            const deadline = call.getDeadline();
+            const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+            if (Number.isFinite(ms)) scope.deadline = ms;
             attachScope(md, scope);
             nextMd(md);
           },

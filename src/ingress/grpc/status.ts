@@ -16,6 +16,7 @@ const KIND_CODE: Record<ErrorKind, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,
   resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   unavailable: grpc.status.UNAVAILABLE,
+  deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
   internal: grpc.status.INTERNAL,
 };
 

@@ -7,7 +7,7 @@ import { isJsonContentType } from '../../net/content-type.js';
 import { errorReply, plainText } from './errors.js';
 import type { HttpReply, Route } from './types.js';
 import { ANONYMOUS } from '../../tls/clients.js';
-import { newScope, runInScope } from '../../request-scope.js';
+import { deadlineFromHeader, newScope, runInScope } from '../../request-scope.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { ClientContext, ClientDirectory } from '../../tls/clients.js';
 
@@ -93,6 +93,7 @@ export function createDispatcher(
     }
     const client = scope.client;
     try {
+      scope.deadline = deadlineFromHeader(req.headers['x-request-timeout']);
       return await route.handler({
         method: req.method,
         path: url.pathname,

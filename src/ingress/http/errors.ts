@@ -19,6 +19,7 @@ const KIND_STATUS: Record<ErrorKind, { status: number; type: TeiErrorType }> = {
   not_found: { status: 404, type: 'Validation' },
   resource_exhausted: { status: 429, type: 'Overloaded' },
   unavailable: { status: 503, type: 'Unhealthy' },
+  deadline_exceeded: { status: 504, type: 'Backend' },
   internal: { status: 500, type: 'Backend' },
 };
 
