@@ -51,6 +51,7 @@ export function backendsJson(replicas: ReplicaSets): unknown[] {
   return replicas.replicas.map((r) => ({
     url: r.url,
     model: r.model,
+    source: r.source,
     protocol: r.client.protocol,
     state: r.state,
     last_error: r.lastError ?? null,

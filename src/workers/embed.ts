@@ -32,7 +32,26 @@ const traceContext = new AsyncLocalStorage<string | undefined>();
 /** Backend batches one task keeps in flight at once. */
 const MAX_PARALLEL_BATCHES = 8;
 
+/** When each backend client was last used: clients of replicas gone (DNS churn, reloads) are closed after a while. */
+const lastUsed = new Map<string, number>();
+const IDLE_CLIENT_MS = 120_000;
+let lastSweep = Date.now();
+
+function sweepIdleClients(now: number): void {
+  if (now - lastSweep < IDLE_CLIENT_MS / 4) return;
+  lastSweep = now;
+  for (const [url, at] of lastUsed) {
+    if (now - at < IDLE_CLIENT_MS) continue;
+    void backends.get(url)?.close();
+    backends.delete(url);
+    lastUsed.delete(url);
+  }
+}
+
 function backendFor(url: string): TeiBackend {
+  const now = Date.now();
+  sweepIdleClients(now);
+  lastUsed.set(url, now);
   let b = backends.get(url);
   if (!b) {
     b = createBackend(url, {

@@ -65,6 +65,7 @@ describe('DNS discovery (dns+ backends)', () => {
   it('starts with the replicas the name resolves to', () => {
     assert.deepEqual(urls(), [`http://${ADDRESSES[0]}:${sims[0].port}`]);
     assert.equal(upCount(), 1);
+    assert.equal(app.replicas.replicas[0].source, `dns+http://${NAME}:${sims[0].port}`);
   });
 
   it('replicas added and removed under load: every request succeeds and reaches the replicas listed', async () => {
