@@ -15,31 +15,76 @@ import type { BalancingPolicy } from './policies.js';
 export { BALANCING_POLICIES } from './policies.js';
 export type { BalancingPolicy } from './policies.js';
 
-/** Int32 slots per backend in the shared buffer: outstanding tokens, outstanding batches. */
+/** Int32 slots per backend in a writer's row: outstanding tokens, outstanding batches. */
 export const LOAD_SLOTS_PER_BACKEND = 2;
 
+/** Int32 words the counters take for `backends` backend slots and `rows` writers. */
+export function loadWords(backends: number, rows: number): number {
+  return rows + rows * backends * LOAD_SLOTS_PER_BACKEND;
+}
+
+/**
+ * The load counters: one row per writer (row 0: the main thread; the others claimed by worker threads), each with
+ * the tokens and batches that writer has in flight per backend; a backend's load is the sum over the rows. A worker
+ * that dies mid-batch never marks its batches done: its row is zeroed and freed, so the replicas it was
+ * using are not held busy for ever. `releaseAllBut` does that for every row whose owner is no longer alive.
+ *
+ * Layout: [owner of row 0 .. owner of row R-1] then per row [tokens b0, batches b0, tokens b1, ...].
+ */
 export class LoadCounters {
   constructor(
-    /** [tokens of backend 0, batches of backend 0, tokens of backend 1, ...] */
-    private readonly counters: Int32Array,
+    private readonly words: Int32Array,
+    private readonly backends: number,
+    private readonly rows: number,
+    /** The row this view writes to. */
+    private readonly row = 0,
   ) {}
 
+  private at(row: number, backend: number): number {
+    return this.rows + (row * this.backends + backend) * LOAD_SLOTS_PER_BACKEND;
+  }
+
   tokens(backend: number): number {
-    return Atomics.load(this.counters, backend * 2);
+    let sum = 0;
+    for (let r = 0; r < this.rows; r++) sum += Atomics.load(this.words, this.at(r, backend));
+    return sum;
   }
 
   batches(backend: number): number {
-    return Atomics.load(this.counters, backend * 2 + 1);
+    let sum = 0;
+    for (let r = 0; r < this.rows; r++) sum += Atomics.load(this.words, this.at(r, backend) + 1);
+    return sum;
   }
 
   /** Marks a batch of `tokens` as sent to `backend`; the returned function marks it done. */
   start(backend: number, tokens: number): () => void {
-    Atomics.add(this.counters, backend * 2, tokens);
-    Atomics.add(this.counters, backend * 2 + 1, 1);
+    const i = this.at(this.row, backend);
+    Atomics.add(this.words, i, tokens);
+    Atomics.add(this.words, i + 1, 1);
     return () => {
-      Atomics.sub(this.counters, backend * 2, tokens);
-      Atomics.sub(this.counters, backend * 2 + 1, 1);
+      Atomics.sub(this.words, i, tokens);
+      Atomics.sub(this.words, i + 1, 1);
     };
+  }
+
+  /** A view that writes to a free row (1..), claimed for `owner` (a worker's threadId); this view when none is free. */
+  claim(owner: number): LoadCounters {
+    for (let r = 1; r < this.rows; r++) {
+      if (Atomics.compareExchange(this.words, r, 0, owner) === 0) {
+        return new LoadCounters(this.words, this.backends, this.rows, r);
+      }
+    }
+    return this;
+  }
+
+  /** Zeroes and frees the rows claimed by owners not in `alive` (their batches in flight ended with them). */
+  releaseAllBut(alive: readonly number[]): void {
+    for (let r = 1; r < this.rows; r++) {
+      const owner = Atomics.load(this.words, r);
+      if (owner === 0 || alive.includes(owner)) continue;
+      for (let i = this.at(r, 0); i < this.at(r + 1, 0); i++) Atomics.store(this.words, i, 0);
+      Atomics.store(this.words, r, 0);
+    }
   }
 }
 

@@ -3,13 +3,13 @@
  * cut backend batches within each backend's limits, send them to the least-loaded backends concurrently, and write
  * each returned vector into the output buffer at its input row. Errors are returned as values (protocol.ts).
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { createBackend } from '../backend/index.js';
 import { attemptErrorLabel } from '../backend/errors.js';
 import { RETRY_BUDGET_SLOTS, RetryBudget } from '../backend/retry-budget.js';
 import { sendWithFailover } from '../backend/failover.js';
 import { Deadline } from '../pipeline/deadline.js';
-import { Balancer, LoadCounters } from '../backend/balance.js';
+import { Balancer, LoadCounters, loadWords } from '../backend/balance.js';
 import type { TeiBackend } from '../backend/types.js';
 import { RouterError } from '../errors.js';
 import { TeiError, VALIDATION_PREFIX } from '../tei/errors.js';
@@ -21,10 +21,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { tokenizerFor } from './tokenizers.js';
 
 const data = workerData as WorkerData;
-const slots = data.load.byteLength / 4 - RETRY_BUDGET_SLOTS;
-const load = new LoadCounters(new Int32Array(data.load, 0, slots));
+const words = loadWords(data.loadBackends, data.loadRows);
+// this worker's own row of the counters: freed by the main thread if the worker dies with batches in flight
+const load = new LoadCounters(new Int32Array(data.load, 0, words), data.loadBackends, data.loadRows).claim(
+  threadId,
+);
 const balancer = new Balancer(load);
-const budget = new RetryBudget(new Int32Array(data.load, slots * 4, RETRY_BUDGET_SLOTS));
+const budget = new RetryBudget(new Int32Array(data.load, words * 4, RETRY_BUDGET_SLOTS));
 const backends = new Map<string, TeiBackend>();
 /** The task's W3C traceparent (its first request's), for the backend calls it makes. */
 const traceContext = new AsyncLocalStorage<string | undefined>();

@@ -14,8 +14,10 @@ export interface WorkerData {
   backendTimeoutMs: number;
   /** TLS material for https:// and grpcs:// backends. */
   backendTls: BackendTls | undefined;
-  /** Shared Int32 counters: per backend, tokens and batches in flight (balance.ts); then the retry budget. */
+  /** Shared Int32 words: the load counters (balance.ts, `loadWords(loadBackends, loadRows)`), then the retry budget. */
   load: SharedArrayBuffer;
+  loadBackends: number;
+  loadRows: number;
 }
 
 /** A backend as the main thread currently knows it (limits read from its /info). */

@@ -1,7 +1,7 @@
 /** Replica choice policies over the shared counters. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Balancer, LOAD_SLOTS_PER_BACKEND, LoadCounters } from '../../../src/backend/balance.js';
+import { Balancer, LoadCounters, loadWords } from '../../../src/backend/balance.js';
 import type { BackendView } from '../../../src/workers/protocol.js';
 
 const views = (n: number, weights: number[] = []): BackendView[] =>
@@ -13,7 +13,7 @@ const views = (n: number, weights: number[] = []): BackendView[] =>
     maxClientBatchSize: 32,
     maxInputLength: 256,
   }));
-const counters = (n: number) => new LoadCounters(new Int32Array(n * LOAD_SLOTS_PER_BACKEND));
+const counters = (n: number) => new LoadCounters(new Int32Array(loadWords(n, 1)), n, 1);
 
 describe('balancing policies', () => {
   it('round_robin takes replicas in turn, whatever their load', () => {
@@ -61,5 +61,29 @@ describe('balancing policies', () => {
     done();
     assert.equal(load.tokens(0), 0);
     assert.equal(load.batches(0), 0);
+  });
+
+  it("each writer has its own row; a dead writer's row is zeroed and freed, the others stay", () => {
+    const words = new Int32Array(loadWords(2, 3));
+    const main = new LoadCounters(words, 2, 3);
+    const w1 = main.claim(101);
+    const w2 = main.claim(102);
+    assert.equal(main.claim(103), main, 'no free row left: the main row is shared');
+    main.start(0, 5);
+    w1.start(0, 10);
+    w1.start(1, 7);
+    const done2 = w2.start(0, 20);
+    assert.equal(main.tokens(0), 35, "a backend's load sums every row");
+    assert.equal(main.batches(0), 3);
+    main.releaseAllBut([102]); // worker 101 died with two batches in flight
+    assert.equal(main.tokens(0), 25);
+    assert.equal(main.tokens(1), 0);
+    assert.equal(main.batches(0), 2);
+    const w3 = main.claim(103);
+    assert.notEqual(w3, main, 'the freed row is claimed by the replacement');
+    w3.start(1, 1);
+    done2();
+    assert.equal(main.tokens(0), 5);
+    assert.equal(main.tokens(1), 1);
   });
 });
