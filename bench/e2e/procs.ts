@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,11 +70,18 @@ export interface SimSpec {
   protocol: 'http' | 'grpc';
   modelId: string;
   dim: number;
+  /** GPU latency model; default none (0 ms, 0 µs), so that what is measured is transport and routing. */
+  latency?: { batchBaseMs: number; perTokenUs: number; padded: boolean };
+  /** TEI limits; defaults far above any bench request. */
+  maxClientBatchSize?: number;
+  maxBatchTokens?: number;
+  maxConcurrentRequests?: number;
 }
 
-/** A simulated TEI backend with no simulated GPU time, so that what is measured is transport and routing. */
+/** A simulated TEI backend; by default with no simulated GPU time and limits no bench request reaches. */
 export async function startSim(spec: SimSpec): Promise<Proc & { url: string }> {
   const port = await freePort();
+  const latency = spec.latency ?? { batchBaseMs: 0, perTokenUs: 0, padded: false };
   const p = await start(
     process.execPath,
     [
@@ -89,15 +96,16 @@ export async function startSim(spec: SimSpec): Promise<Proc & { url: string }> {
       '--dim',
       String(spec.dim),
       '--batch-base-ms',
-      '0',
+      String(latency.batchBaseMs),
       '--per-token-us',
-      '0',
+      String(latency.perTokenUs),
+      `--padded=${latency.padded}`,
       '--max-client-batch-size',
-      '2048',
+      String(spec.maxClientBatchSize ?? 2048),
       '--max-batch-tokens',
-      '1000000',
+      String(spec.maxBatchTokens ?? 1_000_000),
       '--max-concurrent-requests',
-      '1000000',
+      String(spec.maxConcurrentRequests ?? 1_000_000),
     ],
     new RegExp(`:${port}`),
   );
@@ -110,9 +118,9 @@ export interface RouterPorts {
   admin: number;
 }
 
-/** `tei-router serve` with one model per backend list. */
+/** `tei-router serve` with one model per backend list (and that model's balancing policy when given). */
 export async function startRouter(
-  models: Array<{ name: string; backends: string[] }>,
+  models: Array<{ name: string; backends: string[]; balancing?: string }>,
   opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
 ): Promise<Proc & { ports: RouterPorts; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tei-router-bench-'));
@@ -122,7 +130,9 @@ export async function startRouter(
     `[grpc]\nport = ${ports.grpc}`,
     `[admin]\nport = ${ports.admin}`,
     ...models.map(
-      (m) => `[[models]]\nname = "${m.name}"\nbackends = [${m.backends.map((b) => `"${b}"`).join(', ')}]`,
+      (m) =>
+        `[[models]]\nname = "${m.name}"\nbackends = [${m.backends.map((b) => `"${b}"`).join(', ')}]` +
+        (m.balancing ? `\nbalancing = "${m.balancing}"` : ''),
     ),
   ].join('\n');
   writeFileSync(path.join(dir, 'router.toml'), toml + '\n');
@@ -131,7 +141,10 @@ export async function startRouter(
     [...(opts.nodeArgs ?? []), bin, 'serve', '--config', path.join(dir, 'router.toml')],
     /admin .* on http/,
     opts.env,
-  );
+  ).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     ...p,
     ports,
@@ -190,7 +203,62 @@ http {
   }
 }
 `;
+  const p = await launchNginx(binary, dir, conf, httpPort);
+  return { ...p, grpcPort, httpPort };
+}
+
+/**
+ * nginx as an HTTP/1.1 load balancer: one upstream of `httpBackends`, round robin (nginx's default), keep-alive
+ * connections to the backends; one worker process.
+ */
+export async function startNginxUpstream(
+  binary: string,
+  httpBackends: string[],
+): Promise<Proc & { httpPort: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tei-router-bench-nginx-'));
+  const httpPort = await freePort();
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  client_max_body_size 64m;
+  client_body_buffer_size 1m;
+  upstream fleet {
+${httpBackends.map((b) => `    server ${new URL(b).host};`).join('\n')}
+    keepalive 256;
+  }
+  server {
+    listen 127.0.0.1:${httpPort};
+    location / {
+      proxy_pass http://fleet;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffers 64 16k;
+      proxy_busy_buffers_size 64k;
+      proxy_max_temp_file_size 0;
+      proxy_read_timeout 120s;
+    }
+  }
+}
+`;
+  const p = await launchNginx(binary, dir, conf, httpPort);
+  return { ...p, httpPort };
+}
+
+/** Writes `conf` into `dir`, starts nginx on it, and waits until it accepts on `port`. */
+async function launchNginx(binary: string, dir: string, conf: string, port: number): Promise<Proc> {
   writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  // started as root, nginx's workers run as nobody: they must reach the temp folders inside `dir`
+  chmodSync(dir, 0o755);
   const child = spawn(binary, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -200,7 +268,7 @@ http {
   // nginx prints nothing when it starts: wait for its port
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(httpPort, '127.0.0.1');
+      const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -215,8 +283,6 @@ http {
     child,
     pid: child.pid!,
     out: () => out,
-    grpcPort,
-    httpPort,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGQUIT');

@@ -1,4 +1,6 @@
 /** The bench's outputs: every figure as JSON, a markdown summary with the headline tables, and an SVG chart. */
+import { DEFAULT_POLICY, NGINX_TARGET } from './fleet.js';
+import type { FleetResult } from './fleet.js';
 import type { Measured } from './scenarios.js';
 
 export interface RunInfo {
@@ -65,11 +67,37 @@ export function targetLines(results: Measured[]): string[] {
   return lines;
 }
 
-export function markdown(info: RunInfo, results: Measured[]): string {
+export function markdown(info: RunInfo, results: Measured[], fleet?: FleetResult): string {
   const out: string[] = [];
   out.push(`# tei-router bench ${info.quick ? '(quick)' : ''}`, '');
   out.push(
     `${info.startedAt}; Node ${info.node}; ${info.cores} cores (${info.cpuModel}); native addon ${info.native ? 'loaded' : 'not loaded'}; nginx ${info.nginx ?? 'not installed'}.`,
+    '',
+  );
+  if (results.length) out.push(...scenarioTables(results));
+  if (fleet) out.push(...fleetSection(fleet));
+  const targets = [...targetLines(results), ...(fleet ? fleetTargetLines(fleet) : [])];
+  out.push('## Targets', '', ...targets.map((l) => `- ${l}`), '');
+  const errors = results.filter((r) => r.errors > 0);
+  const fleetErrors = fleet?.steps.filter((s) => s.errors > 0) ?? [];
+  if (errors.length || fleetErrors.length) {
+    out.push(
+      '## Errors',
+      '',
+      ...errors.map((r) => `- ${r.scenario} / ${r.target}: ${r.errors} (${r.firstError})`),
+      ...fleetErrors.map(
+        (s) => `- fleet / ${s.target} at ${f(s.offeredRps, 0)} req/s offered: ${s.errors} (${s.firstError})`,
+      ),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+/** The tables of the scenarios of scenarios.ts. */
+function scenarioTables(results: Measured[]): string[] {
+  const out: string[] = [];
+  out.push(
     'Backends: `tei-router sim` with no simulated GPU time, so figures are transport and routing only. Every run side by side in one process tree; medians of interleaved rounds.',
     '',
   );
@@ -98,17 +126,81 @@ export function markdown(info: RunInfo, results: Measured[]): string {
       `| ${r.scenario} | ${r.target} | ${r.concurrency} | ${f(r.requestsPerSecond, 0)} | ${f(r.latencyMs.p50, 3)} | ${f(r.latencyMs.p99, 3)} | ${f(r.cpuPerRequestUs, 1)} | ${f(r.cpuPerEmbeddingUs, 2)} | ${f((r.rssPeakBytes ?? 0) / 2 ** 20, 0)} | ${r.errors} |`,
     );
   }
-  out.push('', '## Targets', '', ...targetLines(results).map((l) => `- ${l}`), '');
-  const errors = results.filter((r) => r.errors > 0);
-  if (errors.length) {
+  out.push('');
+  return out;
+}
+
+const targetName = (t: string) => (t === NGINX_TARGET ? 'nginx round robin' : `router ${t}`);
+
+/** The fleet scenario: every step, then throughput at each p99 target and the CPU the router used. */
+function fleetSection(fl: FleetResult): string[] {
+  const out: string[] = [];
+  const w = fl.workload;
+  out.push('## Fleet: balancing policies vs nginx round robin', '');
+  out.push(
+    `${fl.replicas} \`tei-router sim\` HTTP replicas with simulated GPU time (a forward batch takes ${fl.latency.batchBaseMs} ms + ${fl.latency.perTokenUs} µs per token${fl.latency.padded ? ', padded' : ''}; max_batch_tokens ${fl.maxBatchTokens}, max_client_batch_size ${fl.maxClientBatchSize}; ${fl.dim}-d vectors). ` +
+      `Workload: seeded Poisson arrivals of POST /embed, ${f((1 - w.batchShare) * 100, 0)}% single texts (${f(w.singleMeanTokens, 0)} tokens on average), ${f(w.batchShare * 100, 0)}% batches of ${w.batchTexts[0]}-${w.batchTexts[1]} texts (${f(w.batchMeanTexts, 0)} texts of ${f(w.batchTextMeanTokens, 0)} tokens on average); ` +
+      `offered rates are fractions of a nominal capacity of ${f(fl.nominalCapacityRps, 0)} req/s (the latency model's GPU time per request). ` +
+      `Unloaded, directly at a replica: batch p50 ${f(fl.calibration.batchP50Ms, 0)} ms, p99 ${f(fl.calibration.batchP99Ms, 0)} ms; single text p50 ${f(fl.calibration.singleP50Ms, 1)} ms; ` +
+      `p99 targets ${fl.p99TargetsMs.map((t) => `${t} ms`).join(' and ')}. ` +
+      `${fl.nginx ? '' : 'nginx is not installed: no nginx rows. '}` +
+      "Each step: open-loop arrivals for a fixed time, the targets one after another at each rate; latency runs from each request's scheduled arrival; achieved = answers between the first answer and the end of the arrivals, over that span; p99 over all requests (single and batch p99 apart); proxy CPU is the router's (or nginx's) own, in cores; machine busy is the share of all cores busy (other processes on the machine included).",
+    '',
+  );
+  out.push(
+    '| policy / proxy | offered req/s | achieved req/s | texts/s | p50 ms | p99 ms | single p99 ms | batch p99 ms | errors | proxy CPU cores | sims CPU cores | machine busy |',
+  );
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const order = [...new Set([DEFAULT_POLICY, ...fl.steps.map((s) => s.target)])];
+  for (const t of order) {
+    for (const s of fl.steps.filter((x) => x.target === t).sort((a, b) => a.offeredRps - b.offeredRps)) {
+      out.push(
+        `| ${targetName(s.target)} | ${f(s.offeredRps, 0)} | ${f(s.achievedRps, 1)} | ${f(s.textsPerSecond, 0)} | ${f(s.latencyMs.p50, 1)} | ${f(s.latencyMs.p99, 0)} | ${f(s.singleP99Ms, 0)} | ${f(s.batchP99Ms, 0)} | ${s.errors} | ${f(s.proxyCpuCores, 2)} | ${f(s.simsCpuCores, 2)} | ${f(s.machineBusy * 100, 0)}% |`,
+      );
+    }
+  }
+  out.push(
+    '',
+    'Throughput at a p99 target: where p99 crosses the target, interpolated between the highest step that kept p99 under it without errors and the next step (≥: every step kept it).',
+    '',
+  );
+  for (const at of fl.atTarget) {
+    const parts = at.results.map(
+      (r) =>
+        `${targetName(r.target)} ${r.lowerBound ? '≥ ' : ''}${f(r.rps, 1)} req/s (${f(r.textsPerSecond, 0)} texts/s)`,
+    );
+    const ratio = at.ratio !== null ? `; ${DEFAULT_POLICY} / nginx round robin = ${f(at.ratio, 2)}×` : '';
+    out.push(`- throughput at p99 ≤ ${at.p99Ms} ms: ${parts.join(', ')}${ratio}`);
+  }
+  const routerSteps = fl.steps.filter((s) => s.proxy === 'router');
+  if (routerSteps.length) {
+    const cores = routerSteps.map((s) => s.proxyCpuCores);
+    const share = routerSteps.map((s) => s.proxyCpuCores / (s.machineBusy * fl.cores));
     out.push(
-      '## Errors',
-      '',
-      ...errors.map((r) => `- ${r.scenario} / ${r.target}: ${r.errors} (${r.firstError})`),
-      '',
+      `- router CPU during its steps: ${f(Math.min(...cores), 2)}-${f(Math.max(...cores), 2)} cores of ${fl.cores} (${f(Math.min(...share) * 100, 0)}-${f(Math.max(...share) * 100, 0)}% of the CPU the machine used)`,
     );
   }
-  return out.join('\n');
+  out.push('');
+  return out;
+}
+
+/** The fleet target: at equal p99, the default policy sustains ≥ 1.3× nginx round robin's throughput. */
+export function fleetTargetLines(fl: FleetResult): string[] {
+  return fl.atTarget.map((at) => {
+    const head = `fleet, throughput at p99 ≤ ${at.p99Ms} ms`;
+    const def = at.results.find((r) => r.target === DEFAULT_POLICY);
+    if (!fl.nginx || !def)
+      return `${head}: ${DEFAULT_POLICY} ${f(def?.rps, 1)} req/s (nginx not installed: no ratio)`;
+    if (at.ratio !== null) {
+      return `${head}: ${DEFAULT_POLICY} / nginx round robin = ${f(at.ratio, 2)}× (target ≥ 1.3×: ${at.ratio >= 1.3 ? 'met' : 'missed'})`;
+    }
+    if (def.rps === 0)
+      return `${head}: neither ${DEFAULT_POLICY} nor nginx round robin kept it at any step: no ratio`;
+    // nginx kept p99 under the target at no step: compare with its lowest step's offered rate
+    const lowest = Math.min(...fl.steps.filter((s) => s.target === NGINX_TARGET).map((s) => s.offeredRps));
+    const bound = def.rps / lowest;
+    return `${head}: nginx round robin missed it at its lowest step (${f(lowest, 0)} req/s offered), ${DEFAULT_POLICY} ${f(def.rps, 1)} req/s: ratio > ${f(bound, 2)}× (target ≥ 1.3×: ${bound >= 1.3 ? 'met' : 'not shown'})`;
+  });
 }
 
 /** Grouped bars of p50 / p90 / p99 per latency scenario and target, on a log scale. */
