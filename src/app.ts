@@ -211,6 +211,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
     config = { ...config, models: withTokenizers(config.models, replicas, log) };
     const pool = new EmbedPool({
       threads: config.pool.threads,
+      tasksPerThread: config.pool.tasksPerThread,
       maxQueue: config.pool.maxQueue,
       backendTimeoutMs: config.backend.timeoutMs,
       backendTls: backendTls.tls,

@@ -91,7 +91,7 @@ export interface RouterConfig {
   http: ListenerConfig & { jsonBodyLimit: number; arrowBodyLimit: number };
   admin: ListenerConfig;
   uws: ListenerConfig & { enabled: boolean };
-  pool: { threads: number; maxQueue: number };
+  pool: { threads: number; tasksPerThread: number; maxQueue: number };
   batching: { coalesceMs: number };
   backend: {
     timeoutMs: number;
@@ -235,6 +235,13 @@ export const KEYS: readonly KeySpec[] = [
     default: 2,
     min: 1,
     doc: 'Worker threads that tokenize, batch and call backends',
+  },
+  {
+    path: 'pool.tasks_per_thread',
+    type: 'int',
+    default: 64,
+    min: 1,
+    doc: 'Tasks one worker thread runs at once (a task waits on its backends most of its time)',
   },
   {
     path: 'pool.max_queue',
@@ -803,7 +810,11 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
     },
     admin: { host: get('admin.host'), port: get('admin.port') },
     uws: { enabled: get('uws.enabled'), host: get('uws.host'), port: get('uws.port') },
-    pool: { threads: get('pool.threads'), maxQueue: get('pool.max_queue') },
+    pool: {
+      threads: get('pool.threads'),
+      tasksPerThread: get('pool.tasks_per_thread'),
+      maxQueue: get('pool.max_queue'),
+    },
     batching: { coalesceMs: get('batching.coalesce_ms') },
     backend: {
       timeoutMs: get('backend.timeout_ms'),

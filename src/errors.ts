@@ -89,7 +89,8 @@ export const errorCatalogue = {
   },
   ROUTER_ERR_BAD_HEADER: {
     kind: 'invalid_argument',
-    summary: 'A request header the router reads has a value it cannot use (for example x-request-timeout: 5s is valid, 5 parsecs is not).',
+    summary:
+      'A request header the router reads has a value it cannot use (for example x-request-timeout: 5s is valid, 5 parsecs is not).',
   },
   ROUTER_ERR_INTERNAL: {
     kind: 'internal',

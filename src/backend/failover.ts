@@ -124,17 +124,16 @@ async function hedged<R>(
       }, afterMs);
     });
     one.catch(() => clearTimeout(timer));
-    const winner = await Promise.race([
-      one.then((r) => ({ r, i: 0 })),
-      two.then((r) => ({ r, i: 1 })),
-    ]).catch(async (err: unknown) => {
-      // the first settled call failed: without a hedge, or with the hedge failed too, that is the answer
-      if (!sent) throw err;
-      const other = await Promise.allSettled([one, two]);
-      const ok = other.findIndex((x) => x.status === 'fulfilled');
-      if (ok < 0) throw (other[0] as PromiseRejectedResult).reason;
-      return { r: (other[ok] as PromiseFulfilledResult<R>).value, i: ok };
-    });
+    const winner = await Promise.race([one.then((r) => ({ r, i: 0 })), two.then((r) => ({ r, i: 1 }))]).catch(
+      async (err: unknown) => {
+        // the first settled call failed: without a hedge, or with the hedge failed too, that is the answer
+        if (!sent) throw err;
+        const other = await Promise.allSettled([one, two]);
+        const ok = other.findIndex((x) => x.status === 'fulfilled');
+        if (ok < 0) throw (other[0] as PromiseRejectedResult).reason;
+        return { r: (other[ok] as PromiseFulfilledResult<R>).value, i: ok };
+      },
+    );
     if (sent) calls[1 - winner.i].abort(HEDGE_LOST);
     return winner.r;
   } finally {

@@ -288,17 +288,23 @@ export class GrpcBackend implements TeiBackend {
     const acc = new MetaAccumulator();
     const protocol = (what: string) =>
       new BackendError('ROUTER_ERR_BACKEND_PROTOCOL', this.url, `EmbedStream: ${what}`);
-    const received = await this.bidi(this.embedStream, reqs, signal, (res, i) => {
-      if (i >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
-      if (vectors === undefined) {
-        dim = res.embeddings.length;
-        vectors = new Float32Array(rows * dim);
-      } else if (res.embeddings.length !== dim) {
-        throw protocol(`response ${i} has ${res.embeddings.length} values, response 0 has ${dim}`);
-      }
-      vectors.set(res.embeddings, i * dim);
-      acc.add(metaFromGrpc(res.metadata));
-    }, batch.deadline);
+    const received = await this.bidi(
+      this.embedStream,
+      reqs,
+      signal,
+      (res, i) => {
+        if (i >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
+        if (vectors === undefined) {
+          dim = res.embeddings.length;
+          vectors = new Float32Array(rows * dim);
+        } else if (res.embeddings.length !== dim) {
+          throw protocol(`response ${i} has ${res.embeddings.length} values, response 0 has ${dim}`);
+        }
+        vectors.set(res.embeddings, i * dim);
+        acc.add(metaFromGrpc(res.metadata));
+      },
+      batch.deadline,
+    );
     if (received !== rows || vectors === undefined) {
       throw protocol(`the stream ended after ${received} of ${rows} responses`);
     }

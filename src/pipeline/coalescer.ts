@@ -47,12 +47,7 @@ export class Coalescer<R> {
   constructor(
     private readonly options: CoalescerOptions,
     /** Runs one merged batch; `parts` are the row counts of the requests in it, `tags` their tags, in order. */
-    private readonly execute: (
-      key: string,
-      texts: TextBatch,
-      parts: number[],
-      tags: PartTag[],
-    ) => Promise<R>,
+    private readonly execute: (key: string, texts: TextBatch, parts: number[], tags: PartTag[]) => Promise<R>,
   ) {}
 
   /**

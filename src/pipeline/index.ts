@@ -252,10 +252,15 @@ export class Pipeline {
     scope: RequestScope | undefined,
     deadline: Deadline,
   ): Promise<EmbedOutcome> {
-    const { result, start, count, part, waitedNs } = await this.coalescer.submit(key, texts, deadline.signal, {
-      traceparent: scope?.traceparent,
-      deadline: deadline.at,
-    });
+    const { result, start, count, part, waitedNs } = await this.coalescer.submit(
+      key,
+      texts,
+      deadline.signal,
+      {
+        traceparent: scope?.traceparent,
+        deadline: deadline.at,
+      },
+    );
     if (scope) {
       scope.stages.coalesceNs += waitedNs;
       scope.stages.poolQueueNs += result.poolQueueNs;

@@ -17,6 +17,8 @@ import { getProcessLogger } from '../log.js';
 
 export interface PoolOptions {
   threads: number;
+  /** Tasks one thread runs at once: a task spends most of its time awaiting backends, not computing. */
+  tasksPerThread: number;
   maxQueue: number;
   backendTimeoutMs: number;
   backendTls?: BackendTls;
@@ -82,6 +84,7 @@ export class EmbedPool {
       filename: workerFile('embed'),
       minThreads: options.threads,
       maxThreads: options.threads,
+      concurrentTasksPerWorker: options.tasksPerThread,
       maxQueue: options.maxQueue,
       workerData,
       // Piscina's default ('sync') blocks an idle worker in Atomics.wait, freezing its event loop between tasks; our

@@ -32,6 +32,12 @@ const backends = new Map<string, TeiBackend>();
 /** The task's W3C traceparent (its first request's), for the backend calls it makes. */
 const traceContext = new AsyncLocalStorage<string | undefined>();
 
+/**
+ * Tokens below which a task is not spread over several replicas: a share this small costs more in per-batch overhead
+ * than the parallelism saves.
+ */
+const SPREAD_MIN_TOKENS = 1024;
+
 /** Backend batches one task keeps in flight at once. */
 const MAX_PARALLEL_BATCHES = 8;
 
@@ -146,8 +152,12 @@ async function run(task: EmbedTask): Promise<EmbedTaskResult> {
       stats: { startedAtMs, tokenizeNs: tokenizationNs, backendNs: 0, batches: [], splitParts: 0 },
     };
   }
+  // a task big enough is spread over the replicas (one share each, run in parallel) rather than sent to one
+  let taskTokens = 0;
+  for (const row of rows) taskTokens += tokens[row];
+  const share = Math.max(SPREAD_MIN_TOKENS, Math.ceil(taskTokens / task.backends.length));
   const limits = {
-    maxBatchTokens: Math.min(...task.backends.map((b) => b.maxBatchTokens)),
+    maxBatchTokens: Math.min(share, ...task.backends.map((b) => b.maxBatchTokens)),
     maxClientBatchSize: Math.min(...task.backends.map((b) => b.maxClientBatchSize)),
   };
   const batches = cutBatches(rows, tokens, limits);

@@ -177,6 +177,11 @@ describe('router gRPC ingress → pipeline / forward → TEI backends (HTTP + gR
       calls.push(req.items.length);
       return original.call(this, req, ...rest);
     };
+    // backend calls that take a few ms, as a GPU's do, so the stream's messages meet calls in flight and coalesce
+    // (an instant backend keeps the model idle between messages: each would take the direct path alone)
+    const latency = httpSim.options.latency;
+    const base = latency.batchBaseMs;
+    latency.batchBaseMs = 5;
     try {
       const texts = Array.from({ length: 40 }, (_, i) => `coalesced ${i}`);
       const { res, error } = await bidi<EmbedRes>(
@@ -195,6 +200,7 @@ describe('router gRPC ingress → pipeline / forward → TEI backends (HTTP + gR
       );
       assert.ok(calls.length < 20, `40 stream items reached the backend in ${calls.length} requests`);
     } finally {
+      latency.batchBaseMs = base;
       engine.embed = original;
     }
   });

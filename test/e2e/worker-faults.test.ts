@@ -50,6 +50,7 @@ describe('worker faults', () => {
     // no coalescing: every request is a task of its own
     const { app, base } = await startRouter([routerModel([backend.url], { coalesceMs: 0 })], {
       'pool.threads': 3,
+      'pool.tasks_per_thread': 1, // one task per thread, so that tasks queue behind the busy ones
     });
     const { calls, open } = gate(backend);
     try {
