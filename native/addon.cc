@@ -3,12 +3,16 @@
 // src/native/fallback.ts; the only loader is src/native/binding.ts.
 #include <napi.h>
 
+#include "format_f32_rows.h"
 #include "l2_normalize.h"
+#include "parse_f32_rows.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("l2NormalizeRows", Napi::Function::New(env, tei_router::L2NormalizeRows, "l2NormalizeRows"));
+  exports.Set("parseF32Rows", Napi::Function::New(env, tei_router::ParseF32Rows, "parseF32Rows"));
+  exports.Set("formatF32Rows", Napi::Function::New(env, tei_router::FormatF32Rows, "formatF32Rows"));
   return exports;
 }
 

@@ -109,7 +109,9 @@ if (!existsSync(addonFile)) fail(`node-gyp succeeded but ${addonFile} is missing
 // Smoke-load it now, so a broken binary is reported at install time.
 try {
   const addon = require(addonFile);
-  if (typeof addon.l2NormalizeRows !== 'function') fail('built addon lacks l2NormalizeRows');
+  for (const name of ['l2NormalizeRows', 'parseF32Rows', 'formatF32Rows']) {
+    if (typeof addon[name] !== 'function') fail(`built addon lacks ${name}`);
+  }
 } catch (err) {
   fail(`built addon failed to load: ${String(err?.message ?? err).split('\n', 1)[0]}`);
 }

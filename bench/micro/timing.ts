@@ -35,3 +35,126 @@ export function timeCase(name: string, items: number, budgetMs: number, fn: () =
     itemsPerS: items / (medianUs / 1e6),
   };
 }
+
+/** Native vs JS timed side by side (see timePair). */
+export interface PairTiming {
+  rounds: number;
+  callsPerRound: number;
+  jsNsPerCall: number;
+  nativeNsPerCall: number | null;
+  /** Median over rounds of (JS ns / native ns); > 1 means native is faster. */
+  ratioJsOverNative: number | null;
+}
+
+export interface PairOptions {
+  /** Time budget for the timed rounds, ms. */
+  budgetMs: number;
+  /** Target duration of one timed batch of calls, ms. */
+  batchMs: number;
+  minRounds: number;
+  maxRounds: number;
+}
+
+function timeCalls(fn: () => unknown, calls: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+
+/**
+ * Times two implementations of one operation alternately in the same process (order flipped every round), as
+ * l2norm.bench.ts does: warm up, size a batch of calls to about batchMs on the slower (JS) side, then run rounds
+ * until the budget is spent (at least minRounds, so a case whose single call outlasts the budget stays bounded at
+ * minRounds + 1 calls). Reports median ns per call of each and the median per-round ratio.
+ */
+export function timePair(js: () => unknown, native: (() => unknown) | null, opts: PairOptions): PairTiming {
+  const warmEnd = performance.now() + Math.min(100, opts.budgetMs / 10);
+  let warmCalls = 0;
+  let warmNs = 0;
+  do {
+    warmNs += timeCalls(js, 1);
+    if (native) timeCalls(native, 1);
+    warmCalls++;
+  } while (performance.now() < warmEnd || (warmCalls < 3 && warmNs < 50e6));
+  const callsPerRound = Math.max(1, Math.round((opts.batchMs * 1e6) / Math.max(1, warmNs / warmCalls)));
+
+  const jsNs: number[] = [];
+  const natNs: number[] = [];
+  const ratios: number[] = [];
+  const deadline = performance.now() + opts.budgetMs;
+  for (
+    let round = 0;
+    round < opts.maxRounds && (round < opts.minRounds || performance.now() < deadline);
+    round++
+  ) {
+    let j: number;
+    let n = NaN;
+    if (native && round % 2 === 1) {
+      n = timeCalls(native, callsPerRound);
+      j = timeCalls(js, callsPerRound);
+    } else {
+      j = timeCalls(js, callsPerRound);
+      if (native) n = timeCalls(native, callsPerRound);
+    }
+    jsNs.push(j / callsPerRound);
+    if (native) {
+      natNs.push(n / callsPerRound);
+      ratios.push(j / n);
+    }
+  }
+  return {
+    rounds: jsNs.length,
+    callsPerRound,
+    jsNsPerCall: median(jsNs),
+    nativeNsPerCall: native ? median(natNs) : null,
+    ratioJsOverNative: native ? median(ratios) : null,
+  };
+}
+
+/** Deterministic embedding-like rows: Gaussian values (mulberry32 + Box-Muller), each row of unit L2 length. */
+export function embeddingRows(rows: number, dim: number, seed: number): Float32Array {
+  const m = new Float32Array(rows * dim);
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let i = r * dim; i < (r + 1) * dim; i++) {
+      m[i] = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+      sum += m[i] * m[i];
+    }
+    const norm = Math.sqrt(sum);
+    for (let i = r * dim; i < (r + 1) * dim; i++) m[i] /= norm;
+  }
+  return m;
+}
+
+/** `--name=a,b,c` from argv as numbers, or the default. */
+export function numbersArg(name: string, fallback: readonly number[]): readonly number[] {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (!arg) return fallback;
+  return arg
+    .slice(name.length + 3)
+    .split(',')
+    .map((s) => Number(s.replace(/_/g, '')));
+}
+
+export function fmtNs(ns: number | null): string {
+  if (ns === null) return '-';
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(0)} ns`;
+}
+
+/** A right-aligned text table (first column left-aligned). */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -35,10 +35,22 @@ import type { HeaderBag } from './metadata.js';
 /** Streams per HTTP/2 connection for h2c (undici's H2CClient default; TEI's hyper allows more). */
 const H2C_STREAMS = 100;
 
-interface RawResponse {
-  status: number;
-  headers: HeaderBag;
-  text: string;
+/** A whole answer: its bytes, and its text decoded on first use. */
+class RawResponse {
+  private decoded: string | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly headers: HeaderBag,
+    readonly bytes: Buffer,
+  ) {}
+
+  /** UTF-8 text without a leading byte order mark, as undici's body.text() gives it. */
+  get text(): string {
+    const b = this.bytes;
+    const bom = b.length > 2 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+    return (this.decoded ??= b.toString('utf8', bom ? 3 : 0));
+  }
 }
 
 /** The base URL without credentials or a trailing slash, e.g. `http://10.0.0.5:8080` or `https://host/tei`. */
@@ -128,8 +140,10 @@ export class HttpBackend implements TeiBackend {
           if (scope.signal.aborted || !isStaleSocket(err)) throw err;
           res = await send();
         }
-        const text = await res.body.text();
-        return read({ status: res.statusCode, headers: res.headers, text });
+        // Bytes, not text: /embed matrices are parsed from them directly (parseF32Rows); other routes decode.
+        const raw = await res.body.bytes();
+        const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        return read(new RawResponse(res.statusCode, res.headers, bytes));
       },
       (err) => transportError(this.url, err),
     );
@@ -173,7 +187,7 @@ export class HttpBackend implements TeiBackend {
       embedBody(batch),
       signal,
       this.ok('/embed', (res, r) => {
-        const { dim, vectors } = r.matrix(res.text, rows);
+        const { dim, vectors } = r.matrix(res.bytes, rows);
         const meta = metaFromHeaders(res.headers);
         return { rows, dim, vectors, tokens: meta?.computeTokens ?? 0, timings: timingsOf(meta) };
       }),
@@ -186,18 +200,20 @@ export class HttpBackend implements TeiBackend {
 
   private forwardAny(call: ForwardCall, signal: AbortSignal | undefined): Promise<ForwardResult> {
     const route = '/' + call.op;
-    const post = <V>(body: string, value: (text: string, r: ResponseReader) => V) =>
+    const postRaw = <V>(body: string, value: (res: RawResponse, r: ResponseReader) => V) =>
       this.call(
         route,
         body,
         signal,
-        this.ok(route, (res, r) => ({ value: value(res.text, r), meta: metaFromHeaders(res.headers) })),
+        this.ok(route, (res, r) => ({ value: value(res, r), meta: metaFromHeaders(res.headers) })),
       );
+    const post = <V>(body: string, value: (text: string, r: ResponseReader) => V) =>
+      postRaw(body, (res, r) => value(res.text, r));
     switch (call.op) {
       case 'embed': {
         const n = call.request.input.items.length;
-        return post(embedPassBody(call.request), (t, r) => {
-          const { dim, vectors } = r.matrix(t, n);
+        return postRaw(embedPassBody(call.request), (res, r) => {
+          const { dim, vectors } = r.matrix(res.bytes, n);
           return Array.from({ length: n }, (_, i) => vectors.subarray(i * dim, (i + 1) * dim));
         }).then((x) => ({ op: call.op, ...x }));
       }

@@ -26,6 +26,14 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** See l2NormalizeRows in ./fallback.ts (bit-identical twin). */
   l2NormalizeRows(data: Float32Array, dim: number): void;
+  /** See parseF32Rows in ./fallback.ts (bit-identical twin). */
+  parseF32Rows(
+    body: Uint8Array,
+    out?: Float32Array,
+    rowOffset?: number,
+  ): { rows: number; dim: number; vectors: Float32Array };
+  /** See formatF32Rows in ./fallback.ts (byte-identical twin). */
+  formatF32Rows(data: Float32Array, dim: number): Buffer;
 }
 
 export interface NativeStatus {
@@ -37,7 +45,7 @@ export interface NativeStatus {
 }
 
 const ADDON_RELATIVE_PATH = join('build', 'Release', 'tei_router_native.node');
-const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = ['l2NormalizeRows'];
+const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = ['l2NormalizeRows', 'parseF32Rows', 'formatF32Rows'];
 
 let cached: { addon: NativeAddon | null; status: NativeStatus } | undefined;
 

@@ -9,15 +9,22 @@
  */
 import { loadNative } from './binding.js';
 import * as fallback from './fallback.js';
+import type { F32Rows } from './fallback.js';
 
 /** One implementation of every kernel (native or JS). */
 export interface KernelImpl {
   /** Normalise in place each row of a row-major `data.length / dim` x `dim` matrix to unit L2 length. */
   readonly l2NormalizeRows: (data: Float32Array, dim: number) => void;
+  /** TEI's /embed answer body (UTF-8 JSON bytes) into a row-major Float32Array; see fallback.parseF32Rows. */
+  readonly parseF32Rows: (body: Uint8Array, out?: Float32Array, rowOffset?: number) => F32Rows;
+  /** A row-major matrix as TEI's /embed JSON text `[[f, ...], ...]`; see fallback.formatF32Rows. */
+  readonly formatF32Rows: (data: Float32Array, dim: number) => Buffer;
 }
 
 export const jsImpl: KernelImpl = Object.freeze({
   l2NormalizeRows: fallback.l2NormalizeRows,
+  parseF32Rows: fallback.parseF32Rows,
+  formatF32Rows: fallback.formatF32Rows,
 });
 
 const addon = loadNative();
@@ -26,13 +33,18 @@ const addon = loadNative();
 export const nativeImpl: KernelImpl | null = addon
   ? Object.freeze({
       l2NormalizeRows: addon.l2NormalizeRows,
+      parseF32Rows: addon.parseF32Rows,
+      formatF32Rows: addon.formatF32Rows,
     })
   : null;
 
 const impl: KernelImpl = nativeImpl ?? jsImpl;
 
-export const l2NormalizeRows: (data: Float32Array, dim: number) => void = impl.l2NormalizeRows;
+export const l2NormalizeRows: KernelImpl['l2NormalizeRows'] = impl.l2NormalizeRows;
+export const parseF32Rows: KernelImpl['parseF32Rows'] = impl.parseF32Rows;
+export const formatF32Rows: KernelImpl['formatF32Rows'] = impl.formatF32Rows;
 
 export { checkRowShape } from './fallback.js';
 export { nativeStatus } from './binding.js';
 export type { NativeStatus } from './binding.js';
+export type { F32Rows } from './fallback.js';
