@@ -61,13 +61,20 @@ async function main(): Promise<void> {
       const bulkGrpc = await startSim({ protocol: 'grpc', modelId: 'bench-768', dim: 768 });
       const bulkHttp = await startSim({ protocol: 'http', modelId: 'bench-768', dim: 768 });
       procs.push(grpcSim, httpSim, bulkGrpc, bulkHttp);
-      const router = await startRouter([
+      const models = [
         { name: 'grpc-model', backends: [grpcSim.url] },
         { name: 'http-model', backends: [httpSim.url] },
         { name: 'bulk-grpc', backends: [bulkGrpc.url] },
         { name: 'bulk-http', backends: [bulkHttp.url] },
-      ]);
+      ];
+      const router = await startRouter(models);
       procs.push(router);
+      // the bulk scenarios compare the router with the native addon and one on the pure-JS path, side by side
+      const routerJs =
+        only.has('bulk') && nativeImpl !== null
+          ? await startRouter(models, { env: { TEI_ROUTER_NATIVE: '0' } })
+          : undefined;
+      if (routerJs) procs.push(routerJs);
       const nginxBin = nginxBinary();
       const nginx = nginxBin ? await startNginx(nginxBin, grpcSim.url, httpSim.url) : undefined;
       if (nginx) procs.push(nginx);
@@ -78,6 +85,7 @@ async function main(): Promise<void> {
           http: `http://127.0.0.1:${router.ports.http}`,
           pid: router.pid,
         },
+        ...(routerJs ? { routerJs: { grpc: `127.0.0.1:${routerJs.ports.grpc}`, pid: routerJs.pid } } : {}),
         ...(nginx
           ? {
               nginx: {

@@ -36,6 +36,7 @@ import { loadTokenizer } from './tokenizer/load.js';
 import { Pipeline } from './pipeline/index.js';
 import { RouterError } from './errors.js';
 import { EmbedPool } from './pipeline/pool.js';
+import { kernelSummary } from './native/index.js';
 import type { RunningSim } from './sim/index.js';
 
 export interface App {
@@ -209,6 +210,7 @@ export async function startApp(input: RouterConfig, options: AppOptions = {}): P
         logger.warn(`tei-router: backend ${r.url} (${r.model}) is not reachable yet: ${r.lastError}`);
     }
     config = { ...config, models: withTokenizers(config.models, replicas, log) };
+    log(kernelSummary());
     const pool = new EmbedPool({
       threads: config.pool.threads,
       tasksPerThread: config.pool.tasksPerThread,

@@ -42,6 +42,7 @@ export function targetLines(results: Measured[]): string[] {
       `Arrow bulk (768-d, 1,000-text batches, gRPC backend): ${f(bulk.cpuPerEmbeddingUs, 2)} µs router CPU per embedding (target ≤ 3 µs: ${bulk.cpuPerEmbeddingUs <= 3 ? 'met' : 'missed'})`,
     );
   }
+  lines.push(...nativeTargetLines(results));
   const c64 = find(results, 'grpc_single_c64', 'router');
   const n64 = find(results, 'grpc_single_c64', 'nginx');
   if (c64?.cpuPerRequestUs !== undefined) {
@@ -62,6 +63,44 @@ export function targetLines(results: Measured[]): string[] {
     const change = (m2 / m1 - 1) * 100;
     lines.push(
       `router RSS peak over a repeated scenario: ${f(m1 / 2 ** 20, 0)} MiB then ${f(m2 / 2 ** 20, 0)} MiB (${change >= 0 ? '+' : ''}${f(change, 1)}%; target ±10%: ${Math.abs(change) <= 10 ? 'met' : 'missed'})`,
+    );
+  }
+  return lines;
+}
+
+/** Median of the per-round ratios a / b of two side-by-side rows' CPU (rounds paired in order). */
+function roundRatio(a: Measured, b: Measured): number | undefined {
+  const ra = a.roundCpuSeconds ?? [];
+  const rb = b.roundCpuSeconds ?? [];
+  const ratios = ra.slice(0, rb.length).map((x, i) => x / rb[i]).filter(Number.isFinite);
+  if (ratios.length === 0) return undefined;
+  ratios.sort((x, y) => x - y);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+}
+
+/**
+ * The native addon's targets, from the bulk scenarios run side by side by the router with the addon and by one with
+ * TEI_ROUTER_NATIVE=0: the JS path uses >= 2x the router CPU per embedding; an HTTP backend costs <= 1.5x a gRPC one.
+ */
+export function nativeTargetLines(results: Measured[]): string[] {
+  const lines: string[] = [];
+  for (const backend of ['grpc', 'http'] as const) {
+    const scenario = `arrow_bulk_768_${backend}_backend`;
+    const nat = find(results, scenario, 'router');
+    const js = find(results, scenario, 'router_js');
+    const ratio = nat && js ? roundRatio(js, nat) : undefined;
+    if (nat?.cpuPerEmbeddingUs === undefined || js?.cpuPerEmbeddingUs === undefined || ratio === undefined) continue;
+    lines.push(
+      `Arrow bulk, ${backend.toUpperCase()} backend, native addon vs TEI_ROUTER_NATIVE=0: ${f(nat.cpuPerEmbeddingUs, 1)} vs ${f(js.cpuPerEmbeddingUs, 1)} µs router CPU per embedding, JS / native = ${f(ratio, 2)}× (median of ${nat.roundCpuSeconds?.length} rounds; target ≥ 2×: ${ratio >= 2 ? 'met' : 'missed'})`,
+    );
+  }
+  const g = find(results, 'arrow_bulk_768_grpc_backend', 'router');
+  const h = find(results, 'arrow_bulk_768_http_backend', 'router');
+  if (g?.cpuPerEmbeddingUs !== undefined && h?.cpuPerEmbeddingUs !== undefined) {
+    const ratio = h.cpuPerEmbeddingUs / g.cpuPerEmbeddingUs;
+    lines.push(
+      `Arrow bulk with the addon, HTTP backend / gRPC backend router CPU per embedding = ${f(ratio, 2)}× (target ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'missed'})`,
     );
   }
   return lines;

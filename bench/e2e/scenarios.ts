@@ -9,7 +9,8 @@ import { closedLoop, grpcCaller, httpCaller, percentiles } from './load.js';
 import type { LoadResult, Percentiles } from './load.js';
 import { rssSampler, totalCpu, withChildren } from './proc-stats.js';
 
-export type Target = 'direct' | 'router' | 'nginx';
+/** `router_js`: a second router with TEI_ROUTER_NATIVE=0 (the pure-JS twins), in the bulk scenarios. */
+export type Target = 'direct' | 'router' | 'router_js' | 'nginx';
 
 export interface Measured {
   scenario: string;
@@ -27,11 +28,15 @@ export interface Measured {
   cpuPerRequestUs?: number;
   cpuPerEmbeddingUs?: number;
   rssPeakBytes?: number;
+  /** CPU seconds of the measured process in each side-by-side round (round order), when run in rounds. */
+  roundCpuSeconds?: number[];
 }
 
 export interface Endpoints {
   direct: { grpc: string; http: string };
   router: { grpc: string; http: string; pid: number };
+  /** The same router on the pure-JS path (TEI_ROUTER_NATIVE=0), for the bulk scenarios. */
+  routerJs?: { grpc: string; pid: number };
   nginx?: { grpc: string; http: string; pid: number };
 }
 
@@ -133,14 +138,17 @@ async function sideBySide(
   total: number,
   rounds: number,
   embeddings: number,
+  concurrency = 1,
 ): Promise<Measured[]> {
-  const merged = new Map<Target, { parts: LoadResult[]; cpu: number; rss: number }>();
+  const merged = new Map<Target, { parts: LoadResult[]; cpu: number; rounds: number[]; rss: number }>();
   for (let round = 0; round < rounds; round++) {
-    for (const t of targets) {
+    // the order flips every round: neither target always runs on a machine the other has just warmed
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
       const { r, cpu, rss } = await measured(t.pid, () => t.run(Math.ceil(total / rounds)));
-      const m = merged.get(t.target) ?? { parts: [], cpu: 0, rss: 0 };
+      const m = merged.get(t.target) ?? { parts: [], cpu: 0, rounds: [], rss: 0 };
       m.parts.push(r);
       m.cpu += cpu ?? 0;
+      m.rounds.push(cpu ?? 0);
       m.rss = Math.max(m.rss, rss ?? 0);
       merged.set(t.target, m);
     }
@@ -154,16 +162,17 @@ async function sideBySide(
       seconds: m.parts.reduce((s, p) => s + p.seconds, 0),
       latencies: Float64Array.from(m.parts.flatMap((p) => Array.from(p.latencies))),
     };
-    return summarize(
+    const out = summarize(
       scenario,
       t.target,
-      1,
+      concurrency,
       embeddings,
       all,
       t.pid,
       t.pid !== undefined ? m.cpu : undefined,
       m.rss,
     );
+    return t.pid !== undefined ? { ...out, roundCpuSeconds: m.rounds } : out;
   });
 }
 
@@ -274,7 +283,10 @@ export async function cpuScenarios(
   return out;
 }
 
-/** The Arrow bulk path: EmbedArrow, 1,000-text batches, 768-d, one request at a time (as tei-manager's client). */
+/**
+ * The Arrow bulk path: EmbedArrow, 1,000-text batches, 768-d, one request at a time (as tei-manager's client). With
+ * `ep.routerJs`, the router on the pure-JS path runs the same batches side by side (rounds interleaved).
+ */
 export async function bulkScenarios(
   ep: Endpoints,
   size: Sizes,
@@ -284,27 +296,36 @@ export async function bulkScenarios(
   const batches = Array.from({ length: 4 }, (_, b) =>
     encodeTextBatch(texts.slice(b * 1000, b * 1000 + 1000), true),
   );
+  const routers: Array<{ target: Target; grpc: string; pid: number }> = [
+    { target: 'router', grpc: ep.router.grpc, pid: ep.router.pid },
+    ...(ep.routerJs ? [{ target: 'router_js' as const, ...ep.routerJs }] : []),
+  ];
   for (const [scenario, model] of [
     ['arrow_bulk_768_grpc_backend', 'bulk-grpc'],
     ['arrow_bulk_768_http_backend', 'bulk-http'],
   ] as const) {
-    log(`bulk: ${scenario}`);
-    const c = grpcCaller('tei_multiplexer.v1.TeiMultiplexer', 'EmbedArrow', ep.router.grpc);
-    const call = (i: number) =>
-      c
-        .call({
-          target: { model_id: model },
-          arrow_ipc: batches[i % batches.length],
-          normalize: true,
-          truncate: true,
-        })
-        .then(() => undefined);
-    await closedLoop({ concurrency: 1, maxRequests: 2, maxSeconds: 30, call });
-    const { r, cpu, rss } = await measured(ep.router.pid, () =>
-      closedLoop({ concurrency: 1, maxRequests: size.bulkBatches, maxSeconds: 120, call }),
-    );
-    c.close();
-    out.push(summarize(scenario, 'router', 1, 1000, r, ep.router.pid, cpu, rss));
+    log(`bulk: ${scenario} via ${routers.map((r) => r.target).join(' and ')}`);
+    const targets = routers.map((r) => {
+      const c = grpcCaller('tei_multiplexer.v1.TeiMultiplexer', 'EmbedArrow', r.grpc);
+      const call = (i: number) =>
+        c
+          .call({
+            target: { model_id: model },
+            arrow_ipc: batches[i % batches.length],
+            normalize: true,
+            truncate: true,
+          })
+          .then(() => undefined);
+      return {
+        target: r.target,
+        pid: r.pid,
+        client: c,
+        run: (n: number) => closedLoop({ concurrency: 1, maxRequests: n, maxSeconds: 120, call }),
+      };
+    });
+    for (const t of targets) await t.run(2); // warm-up
+    out.push(...(await sideBySide(scenario, targets, size.bulkBatches, size.rounds, 1000)));
+    for (const t of targets) t.client.close();
   }
   return out;
 }

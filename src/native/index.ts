@@ -7,7 +7,7 @@
  * identical errors (test/unit/native/). `jsImpl` / `nativeImpl` expose both
  * sides explicitly for tests and benchmarks.
  */
-import { loadNative } from './binding.js';
+import { loadNative, nativeStatus } from './binding.js';
 import * as fallback from './fallback.js';
 import type { F32Rows } from './fallback.js';
 
@@ -43,6 +43,24 @@ const impl: KernelImpl = nativeImpl ?? jsImpl;
 export const l2NormalizeRows: KernelImpl['l2NormalizeRows'] = impl.l2NormalizeRows;
 export const parseF32Rows: KernelImpl['parseF32Rows'] = impl.parseF32Rows;
 export const formatF32Rows: KernelImpl['formatF32Rows'] = impl.formatF32Rows;
+
+export type KernelName = keyof KernelImpl;
+
+/** Which implementation each operation is bound to. */
+export const kernelPaths: Readonly<Record<KernelName, 'native' | 'js'>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(jsImpl) as KernelName[]).map((k) => [k, impl[k] === jsImpl[k] ? 'js' : 'native']),
+  ) as Record<KernelName, 'native' | 'js'>,
+);
+
+/** The startup log's line: the path each operation uses, and why the addon is not in use when it is not. */
+export function kernelSummary(): string {
+  const ops = (Object.keys(kernelPaths) as KernelName[]).map((k) => `${k}=${kernelPaths[k]}`).join(' ');
+  const status = nativeStatus();
+  return status.loaded
+    ? `tei-router: native addon loaded (${status.path}): ${ops}`
+    : `tei-router: native addon not in use (${status.reason}): ${ops}`;
+}
 
 export { checkRowShape } from './fallback.js';
 export { nativeStatus } from './binding.js';

@@ -10,6 +10,7 @@ import type { App } from '../../src/app.js';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/log.js';
+import { kernelPaths } from '../../src/native/index.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { recordingProxy } from '../helpers/recording-proxy.js';
 import { routerModel } from '../helpers/router.js';
@@ -50,6 +51,19 @@ describe('structured logs, request ids and trace context', () => {
   });
 
   const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  it('says at startup which path, native or JS, each native operation uses', () => {
+    const line = lines.find((l) => /native addon/.test(String(l.msg)));
+    assert.ok(line, 'a startup line about the native addon');
+    const msg = String(line.msg);
+    for (const [op, path] of Object.entries(kernelPaths)) assert.match(msg, new RegExp(`\\b${op}=${path}\\b`));
+    if (process.env.TEI_ROUTER_NATIVE === '0') {
+      assert.match(msg, /not in use \(disabled by TEI_ROUTER_NATIVE=0\)/);
+      assert.ok(Object.values(kernelPaths).every((p) => p === 'js'), 'every operation on the JS path');
+    } else if (process.env.TEI_ROUTER_REQUIRE_NATIVE === '1') {
+      assert.match(msg, /native addon loaded/);
+    }
+  });
 
   it('writes pino JSON lines; each request has an access line with its request id, echoed to the client', async () => {
     assert.ok(

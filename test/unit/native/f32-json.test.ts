@@ -9,25 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TestContext } from 'node:test';
 
 import fc from 'fast-check';
 
 import { formatF32, formatF32Array } from '../../../src/codec/f32-text.js';
-import { formatF32Rows, jsImpl, nativeImpl, nativeStatus, parseF32Rows } from '../../../src/native/index.js';
+import { formatF32Rows, jsImpl, parseF32Rows } from '../../../src/native/index.js';
 import type { F32Rows, KernelImpl } from '../../../src/native/index.js';
-
-const REQUIRE_NATIVE = process.env.TEI_ROUTER_REQUIRE_NATIVE === '1';
-
-/** The native implementation, or null after skipping the test (fails instead when it is required). */
-function needNative(t: TestContext): KernelImpl | null {
-  if (nativeImpl) return nativeImpl;
-  if (REQUIRE_NATIVE) {
-    assert.fail(`TEI_ROUTER_REQUIRE_NATIVE=1 but the native addon is not loaded (${nativeStatus().reason})`);
-  }
-  t.skip('native addon not built');
-  return null;
-}
+import { needNative } from '../../helpers/native.js';
 
 // ---------------------------------------------------------------------------
 // Helpers

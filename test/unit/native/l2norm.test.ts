@@ -11,25 +11,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { loadNative } from '../../../src/native/binding.js';
 import { jsImpl, l2NormalizeRows, nativeImpl, nativeStatus } from '../../../src/native/index.js';
 import type { KernelImpl } from '../../../src/native/index.js';
+import { REQUIRE_NATIVE, needNative } from '../../helpers/native.js';
 
-const REQUIRE_NATIVE = process.env.TEI_ROUTER_REQUIRE_NATIVE === '1';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** The native implementation, or null after skipping the test (fails instead when it is required). */
-function needNative(t: TestContext): KernelImpl | null {
-  if (nativeImpl) return nativeImpl;
-  if (REQUIRE_NATIVE) {
-    assert.fail(`TEI_ROUTER_REQUIRE_NATIVE=1 but the native addon is not loaded (${nativeStatus().reason})`);
-  }
-  t.skip('native addon not built');
-  return null;
-}
 
 // ---------------------------------------------------------------------------
 // Seeded inputs
