@@ -19,6 +19,7 @@ import { cutBatches } from './cut.js';
 import type { BatchStat, EmbedTask, EmbedTaskResult, TaskError, WorkerData } from './protocol.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { tokenizerFor } from './tokenizers.js';
+import { movedResult } from './move.js';
 
 const data = workerData as WorkerData;
 const words = loadWords(data.loadBackends, data.loadRows);
@@ -86,12 +87,15 @@ export function toTaskError(err: unknown): TaskError {
   return { kind: 'router', code: 'ROUTER_ERR_INTERNAL', message };
 }
 
-export default async function embed(task: EmbedTask): Promise<EmbedTaskResult> {
+/** The Piscina task: an EmbedTaskResult, its buffers moved to the main thread (move.ts). */
+export default async function embed(task: EmbedTask): Promise<unknown> {
+  let result: EmbedTaskResult;
   try {
-    return await traceContext.run(task.traceparent, () => run(task));
+    result = await traceContext.run(task.traceparent, () => run(task));
   } catch (err) {
-    return { ok: false, error: toTaskError(err) };
+    result = { ok: false, error: toTaskError(err) };
   }
+  return movedResult(result);
 }
 
 async function run(task: EmbedTask): Promise<EmbedTaskResult> {
