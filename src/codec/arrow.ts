@@ -19,7 +19,10 @@ import {
   DataType,
   Field,
   FixedSizeList,
+  Float16,
   Float32,
+  Int8,
+  Uint8,
   List,
   RecordBatch,
   RecordBatchReader,
@@ -31,6 +34,8 @@ import {
 } from 'apache-arrow';
 
 import { RouterError } from '../errors.js';
+import { outputWidth, quantizedRowBytes } from './output-dtype.js';
+import type { QuantizedDtype } from './output-dtype.js';
 import type { TextBatch } from '../pipeline/text-batch.js';
 import {
   CodecError,
@@ -495,6 +500,30 @@ export interface EncodeEmbeddingsArgs {
   ids: ArrowIds | null;
   /** Default 'lz4' (LZ4_FRAME, as tei-manager); null for none. 'zstd' is not available (no sync JS encoder). */
   compression?: ArrowOutputCompression;
+  /**
+   * The rows quantized (src/native quantizeRows of `vectors`): written instead of the floats, as
+   * FixedSizeList<Float16 | Int8 | Uint8, dim> (binary: <Uint8, ceil(dim / 8)> of packed bits).
+   */
+  quantized?: { dtype: QuantizedDtype; bytes: Uint8Array };
+}
+
+/** The Arrow element type and typed array of quantized rows. */
+function quantizedValues(
+  dtype: QuantizedDtype,
+  bytes: Uint8Array,
+  count: number,
+): { type: Float16 | Int8 | Uint8; data: Uint16Array | Int8Array | Uint8Array } {
+  switch (dtype) {
+    case 'float16': {
+      // Arrow buffers are little-endian, as quantizeRows writes float16; a Uint16Array view needs 2-byte alignment
+      const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+      return { type: new Float16(), data: new Uint16Array(aligned.buffer, aligned.byteOffset, count) };
+    }
+    case 'int8':
+      return { type: new Int8(), data: new Int8Array(bytes.buffer, bytes.byteOffset, count) };
+    default:
+      return { type: new Uint8(), data: bytes.subarray(0, count) };
+  }
 }
 
 function checkCommon(rows: number, validity: Uint8Array | null, ids: ArrowIds | null): void {
@@ -554,14 +583,32 @@ export function embeddingsRecordBatch(args: Omit<EncodeEmbeddingsArgs, 'compress
     throw internal(`dim must be a positive integer (0 only with zero rows), got ${dim}`);
   }
   if (vectors.length < rows * dim) throw internal(`${vectors.length} floats cannot hold ${rows} × ${dim}`);
-  const item = new Field('item', new Float32(), false);
-  const type = new FixedSizeList(dim, item);
-  const values = makeData({
-    type: new Float32(),
-    length: rows * dim,
-    nullCount: 0,
-    data: vectors.length === rows * dim ? vectors : vectors.subarray(0, rows * dim),
-  });
+  const q = args.quantized;
+  let values: Data;
+  let width = dim;
+  let metadata: Map<string, string> | undefined;
+  if (q) {
+    width = outputWidth(q.dtype, dim);
+    const need = rows * quantizedRowBytes(q.dtype, dim);
+    if (q.bytes.length < need)
+      throw internal(`${q.bytes.length} bytes cannot hold ${rows} ${q.dtype} rows of ${dim}`);
+    const { type, data } = quantizedValues(q.dtype, q.bytes, rows * width);
+    values = makeData({ type, length: rows * width, nullCount: 0, data } as Parameters<typeof makeData>[0]);
+    // what the list holds (binary: packed bits, not uint8 values) and the embedding's width before packing
+    metadata = new Map([
+      ['tei_router.dtype', q.dtype],
+      ['tei_router.dim', String(dim)],
+    ]);
+  } else {
+    values = makeData({
+      type: new Float32(),
+      length: rows * dim,
+      nullCount: 0,
+      data: vectors.length === rows * dim ? vectors : vectors.subarray(0, rows * dim),
+    });
+  }
+  const item = new Field('item', values.type, false);
+  const type = new FixedSizeList(width, item);
   const nullCount = bitmapNullCount(validity, rows);
   const column = makeData({
     type,
@@ -570,7 +617,7 @@ export function embeddingsRecordBatch(args: Omit<EncodeEmbeddingsArgs, 'compress
     nullBitmap: nullCount > 0 ? validity : undefined,
     child: values,
   });
-  return { field: new Field('embeddings', type, true), column };
+  return { field: new Field('embeddings', type, true, metadata), column };
 }
 
 /**

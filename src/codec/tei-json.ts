@@ -2,6 +2,8 @@
  * TEI's HTTP JSON request bodies (router/src/http/types.rs), decoded with the same acceptance rules and the same
  * rejection texts as TEI, and TEI's JSON response bodies. Pure: no I/O, no model knowledge.
  */
+import { OUTPUT_DTYPES, isOutputDtype } from './output-dtype.js';
+import type { OutputDtype } from './output-dtype.js';
 import type { InputItem, TeiVersion, TruncationDirection } from '../tei/types.js';
 import {
   FieldError,
@@ -80,6 +82,8 @@ export interface OpenAiEmbedBody {
   model: string | null;
   encodingFormat: 'float' | 'base64';
   dimensions: number | null;
+  /** tei-router's extension: the element type of each embedding (default float: f32). */
+  outputDtype: OutputDtype;
 }
 
 function untagged(name: string): FieldError {
@@ -303,5 +307,18 @@ export function decodeOpenAiEmbed(text: string): OpenAiEmbedBody {
       'float' as const,
     ),
     dimensions: r.optional('dimensions', readU32, null),
+    outputDtype: r.defaulted('output_dtype', readOutputDtype, 'float' as OutputDtype),
   };
+}
+
+/** `output_dtype`: one of OUTPUT_DTYPES (serde's messages for an enum). */
+function readOutputDtype(v: unknown, raw: string | undefined): OutputDtype {
+  if (typeof v !== 'string') {
+    throw new FieldError('', `invalid type: ${describe(v, raw)}, expected enum OutputDtype`);
+  }
+  if (isOutputDtype(v)) return v;
+  throw new FieldError(
+    '',
+    `unknown variant \`${v}\`, expected one of ${OUTPUT_DTYPES.map((d) => `\`${d}\``).join(', ')}`,
+  );
 }

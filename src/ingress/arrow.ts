@@ -7,7 +7,10 @@
 import { decodeArrowTexts, encodeArrowEmbeddings, encodeArrowSparse } from '../codec/arrow.js';
 import { isValid, textAt } from '../pipeline/text-batch.js';
 import type { Forwarder } from './forwarder.js';
-import type { ArrowOutputCompression } from '../codec/arrow.js';
+import type { ArrowIds, ArrowOutputCompression } from '../codec/arrow.js';
+import { OUTPUT_DTYPES, isOutputDtype } from '../codec/output-dtype.js';
+import type { OutputDtype } from '../codec/output-dtype.js';
+import { quantizeRows } from '../native/index.js';
 import type { Pipeline } from '../pipeline/index.js';
 import { RouterError } from '../errors.js';
 import type { ArrowRpc } from './grpc/multiplexer.js';
@@ -24,6 +27,23 @@ export interface ArrowEmbedOptions {
   signal?: AbortSignal;
   /** A pinned backend (index into the replica list); undefined: any usable replica of the model. */
   replica?: number;
+  /** The embeddings' element type (default float: f32). */
+  outputDtype?: OutputDtype;
+}
+
+/** `vectors` (rows × dim) as the response's embeddings column, quantized when the client asked for it. */
+function encodeDense(
+  vectors: Float32Array,
+  rows: number,
+  dim: number,
+  rest: { validity: Uint8Array | null; ids: ArrowIds | null; compression: ArrowOutputCompression },
+  dtype: OutputDtype,
+): Uint8Array {
+  const quantized =
+    dtype === 'float' || rows === 0 || dim === 0
+      ? undefined
+      : { dtype, bytes: quantizeRows(vectors.subarray(0, rows * dim), dim, dtype) };
+  return encodeArrowEmbeddings({ vectors, rows, dim, ...rest, ...(quantized ? { quantized } : {}) });
 }
 
 export async function embedArrow(
@@ -35,15 +55,10 @@ export async function embedArrow(
   const decoded = decodeArrowTexts(ipc);
   const validity = decoded.texts.validity ? decoded.texts.validity.slice() : null;
   const compression = options.compression === undefined ? 'lz4' : options.compression;
+  const dtype = options.outputDtype ?? 'float';
   if (options.noop) {
-    return encodeArrowEmbeddings({
-      vectors: new Float32Array(decoded.rows * NOOP_DIM),
-      rows: decoded.rows,
-      dim: NOOP_DIM,
-      validity,
-      ids: decoded.ids,
-      compression,
-    });
+    const rest = { validity, ids: decoded.ids, compression };
+    return encodeDense(new Float32Array(decoded.rows * NOOP_DIM), decoded.rows, NOOP_DIM, rest, dtype);
   }
   if (decoded.rows === 0) {
     return encodeArrowEmbeddings({
@@ -67,14 +82,19 @@ export async function embedArrow(
       );
     }
   }
-  return encodeArrowEmbeddings({
-    vectors: out.vectors.length === decoded.rows * dim ? out.vectors : new Float32Array(decoded.rows * dim),
-    rows: decoded.rows,
-    dim,
-    validity,
-    ids: decoded.ids,
-    compression,
-  });
+  const vectors =
+    out.vectors.length === decoded.rows * dim ? out.vectors : new Float32Array(decoded.rows * dim);
+  return encodeDense(vectors, decoded.rows, dim, { validity, ids: decoded.ids, compression }, dtype);
+}
+
+/** An `output_dtype` request parameter (query or metadata) → the dtype; absent: float. */
+export function outputDtypeParam(value: string | null | undefined, where: string): OutputDtype {
+  if (value === null || value === undefined || value === '') return 'float';
+  if (isOutputDtype(value)) return value;
+  throw new RouterError(
+    'ROUTER_ERR_ARROW_INVALID',
+    `${where}=${value}: expected one of ${OUTPUT_DTYPES.join(', ')}`,
+  );
 }
 
 /** EmbedArrow's request message (tei_multiplexer.v1) → the options of `embedArrow`. */
@@ -93,6 +113,7 @@ export function arrowParamsFromGrpc(req: Record<string, unknown>): EmbedParams {
 export function arrowParamsFromQuery(q: URLSearchParams): {
   params: EmbedParams;
   compression: ArrowOutputCompression;
+  outputDtype: OutputDtype;
 } {
   const bool = (name: string, dflt: boolean): boolean => {
     const v = q.get(name);
@@ -131,6 +152,7 @@ export function arrowParamsFromQuery(q: URLSearchParams): {
       promptName: q.get('prompt_name'),
     },
     compression: compression === 'none' ? null : 'lz4',
+    outputDtype: outputDtypeParam(q.get('output_dtype'), 'query parameter output_dtype'),
   };
 }
 
@@ -159,9 +181,21 @@ export function grpcEmbedArrow(pipeline: Pipeline): ArrowRpc {
       noop,
       signal,
       replica: route?.replica?.index,
+      outputDtype: outputDtypeParam(
+        firstString(metadata.get(OUTPUT_DTYPE_METADATA)),
+        `metadata ${OUTPUT_DTYPE_METADATA}`,
+      ),
     });
     return { arrow_ipc: Buffer.from(out.buffer, out.byteOffset, out.byteLength) };
   };
+}
+
+/** The gRPC metadata key of EmbedArrow's output dtype (tei-manager's request message has no field for it). */
+export const OUTPUT_DTYPE_METADATA = 'x-output-dtype';
+
+function firstString(values: ReadonlyArray<string | Buffer>): string | undefined {
+  const v = values[0];
+  return v === undefined ? undefined : String(v);
 }
 
 export interface SparseArrowOptions {

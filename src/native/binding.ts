@@ -34,6 +34,8 @@ export interface NativeAddon {
   ): { rows: number; dim: number; vectors: Float32Array };
   /** See formatF32Rows in ./fallback.ts (byte-identical twin). */
   formatF32Rows(data: Float32Array, dim: number): Buffer;
+  /** See quantizeRows in ./fallback.ts (byte-identical twin); dtype: 'float16' | 'int8' | 'uint8' | 'binary'. */
+  quantizeRows(data: Float32Array, dim: number, dtype: string): Uint8Array;
 }
 
 export interface NativeStatus {

@@ -10,6 +10,8 @@
 import { types } from 'node:util';
 
 import { formatF32Array } from '../codec/f32-text.js';
+import { QUANTIZED_DTYPES, quantizedRowBytes } from '../codec/output-dtype.js';
+import type { QuantizedDtype } from '../codec/output-dtype.js';
 
 /**
  * Validates a row-major matrix argument pair and returns its row count.
@@ -169,4 +171,93 @@ export function formatF32Rows(data: Float32Array, dim: number): Buffer {
   }
   if (rows === 0) parts.push(CLOSE);
   return Buffer.concat(parts);
+}
+
+/** IEEE 754 binary16 bits of the f32 with bits `bits`, rounded to nearest, ties to even. */
+function f16Bits(bits: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | (mant !== 0 ? 0x7e00 : 0x7c00); // NaN (one quiet NaN), +-Infinity
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // too large: +-Infinity
+  if (e <= 0) {
+    // a binary16 subnormal (or zero): 10 bits of (1.mant) >> (1 - e), rounded
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1)) half++; // a carry may reach the exponent: still right
+  return sign | half;
+}
+
+/** Math.round with ties away from zero (C's round()). */
+function roundAway(v: number): number {
+  return v < 0 ? -Math.round(-v) : Math.round(v);
+}
+
+/**
+ * Quantizes a row-major `data.length / dim` x `dim` matrix of f32 into a new Uint8Array, row after row:
+ * - `float16`: IEEE binary16, round to nearest (ties to even); out of range -> +-Infinity, NaN -> 0x7e00 (sign
+ *   kept); 2 bytes per value, little-endian.
+ * - `int8`: clamp(round(x * 127), -127, 127) as a two's complement byte (x in double, round: half away from zero).
+ * - `uint8`: clamp(round((x + 1) * 127.5), 0, 255).
+ * - `binary`: one bit per value, 1 when x > 0, packed 8 per byte most significant bit first (numpy.packbits), the
+ *   last byte of a row padded with zeros: ceil(dim / 8) bytes per row.
+ * NaN counts as 0 for int8, uint8 and binary. Made for unit-length embeddings (every value within [-1, 1]).
+ *
+ * @throws TypeError, RangeError as checkRowShape (op "quantizeRows"); RangeError for an unknown dtype
+ */
+export function quantizeRows(data: Float32Array, dim: number, dtype: QuantizedDtype): Uint8Array {
+  const rows = checkRowShape(data, dim, 'quantizeRows');
+  if (!(QUANTIZED_DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new RangeError(
+      `quantizeRows: dtype must be one of ${QUANTIZED_DTYPES.join(', ')} (got ${String(dtype)})`,
+    );
+  }
+  const n = data.length;
+  const out = new Uint8Array(rows * quantizedRowBytes(dtype, rows === 0 ? 0 : dim));
+  switch (dtype) {
+    case 'float16': {
+      const bits = new Uint32Array(data.buffer, data.byteOffset, n);
+      for (let i = 0; i < n; i++) {
+        const h = f16Bits(bits[i]);
+        out[2 * i] = h & 0xff;
+        out[2 * i + 1] = h >>> 8;
+      }
+      break;
+    }
+    case 'int8':
+      for (let i = 0; i < n; i++) {
+        const x = data[i];
+        const q = x !== x ? 0 : Math.min(127, Math.max(-127, roundAway(x * 127)));
+        out[i] = q & 0xff;
+      }
+      break;
+    case 'uint8':
+      for (let i = 0; i < n; i++) {
+        const x = data[i];
+        out[i] = x !== x ? 128 : Math.min(255, Math.max(0, roundAway((x + 1) * 127.5)));
+      }
+      break;
+    case 'binary': {
+      const rowBytes = (dim + 7) >> 3;
+      for (let r = 0; r < rows; r++) {
+        const src = r * dim;
+        const dst = r * rowBytes;
+        for (let j = 0; j < dim; j++) {
+          if (data[src + j] > 0) out[dst + (j >> 3)] |= 0x80 >>> (j & 7);
+        }
+      }
+      break;
+    }
+  }
+  return out;
 }

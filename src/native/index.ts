@@ -10,6 +10,7 @@
 import { loadNative, nativeStatus } from './binding.js';
 import * as fallback from './fallback.js';
 import type { F32Rows } from './fallback.js';
+import type { QuantizedDtype } from '../codec/output-dtype.js';
 
 /** One implementation of every kernel (native or JS). */
 export interface KernelImpl {
@@ -19,12 +20,15 @@ export interface KernelImpl {
   readonly parseF32Rows: (body: Uint8Array, out?: Float32Array, rowOffset?: number) => F32Rows;
   /** A row-major matrix as TEI's /embed JSON text `[[f, ...], ...]`; see fallback.formatF32Rows. */
   readonly formatF32Rows: (data: Float32Array, dim: number) => Buffer;
+  /** A row-major f32 matrix quantized to float16 / int8 / uint8 / packed bits; see fallback.quantizeRows. */
+  readonly quantizeRows: (data: Float32Array, dim: number, dtype: QuantizedDtype) => Uint8Array;
 }
 
 export const jsImpl: KernelImpl = Object.freeze({
   l2NormalizeRows: fallback.l2NormalizeRows,
   parseF32Rows: fallback.parseF32Rows,
   formatF32Rows: fallback.formatF32Rows,
+  quantizeRows: fallback.quantizeRows,
 });
 
 const addon = loadNative();
@@ -35,6 +39,7 @@ export const nativeImpl: KernelImpl | null = addon
       l2NormalizeRows: addon.l2NormalizeRows,
       parseF32Rows: addon.parseF32Rows,
       formatF32Rows: addon.formatF32Rows,
+      quantizeRows: addon.quantizeRows,
     })
   : null;
 
@@ -56,7 +61,8 @@ function bind<K extends KernelName>(name: K): KernelImpl[K] {
 export const l2NormalizeRows: KernelImpl['l2NormalizeRows'] = bind('l2NormalizeRows');
 export const parseF32Rows: KernelImpl['parseF32Rows'] = bind('parseF32Rows');
 export const formatF32Rows: KernelImpl['formatF32Rows'] = bind('formatF32Rows');
-const impl: KernelImpl = { l2NormalizeRows, parseF32Rows, formatF32Rows };
+export const quantizeRows: KernelImpl['quantizeRows'] = bind('quantizeRows');
+const impl: KernelImpl = { l2NormalizeRows, parseF32Rows, formatF32Rows, quantizeRows };
 
 /** Which implementation each operation is bound to. */
 export const kernelPaths: Readonly<Record<KernelName, 'native' | 'js'>> = Object.freeze(

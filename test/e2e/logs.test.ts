@@ -56,10 +56,14 @@ describe('structured logs, request ids and trace context', () => {
     const line = lines.find((l) => /native addon/.test(String(l.msg)));
     assert.ok(line, 'a startup line about the native addon');
     const msg = String(line.msg);
-    for (const [op, path] of Object.entries(kernelPaths)) assert.match(msg, new RegExp(`\\b${op}=${path}\\b`));
+    for (const [op, path] of Object.entries(kernelPaths))
+      assert.match(msg, new RegExp(`\\b${op}=${path}\\b`));
     if (process.env.TEI_ROUTER_NATIVE === '0') {
       assert.match(msg, /not in use \(disabled by TEI_ROUTER_NATIVE=0\)/);
-      assert.ok(Object.values(kernelPaths).every((p) => p === 'js'), 'every operation on the JS path');
+      assert.ok(
+        Object.values(kernelPaths).every((p) => p === 'js'),
+        'every operation on the JS path',
+      );
     } else if (process.env.TEI_ROUTER_REQUIRE_NATIVE === '1') {
       assert.match(msg, /native addon loaded/);
     }

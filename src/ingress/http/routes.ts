@@ -6,7 +6,9 @@ import { decodeEmbed, decodeOpenAiEmbed } from '../../codec/tei-json.js';
 import type { DecodedInput, EmbedBody } from '../../codec/tei-json.js';
 import type { Pipeline, EmbedOutcome } from '../../pipeline/index.js';
 import { textBatchFromStrings } from '../../pipeline/text-batch.js';
-import { formatF32Rows } from '../../native/index.js';
+import { formatF32Rows, quantizeRows } from '../../native/index.js';
+import { quantizedJsonRow, quantizedRowBytes } from '../../codec/output-dtype.js';
+import type { OutputDtype } from '../../codec/output-dtype.js';
 import { countChars } from '../../tei/chars.js';
 import { metadataHeaders } from '../../tei/types.js';
 import type { HttpReply, Route } from './types.js';
@@ -76,6 +78,37 @@ function openAiFloatItems(o: EmbedOutcome): Buffer[] {
     parts[3 * i + 2] = Buffer.from(`,"index":${i}}`);
   }
   return parts;
+}
+
+/**
+ * OpenAI's `data` items of every other (output_dtype, encoding_format) pair: base64 of each row's bytes (f32
+ * little-endian for float, as OpenAI; else the quantized bytes), or the quantized values as JSON numbers.
+ */
+function openAiItems(o: EmbedOutcome, dtype: OutputDtype, encoding: 'float' | 'base64'): string[] {
+  const dim = o.dim;
+  const bytes =
+    dtype === 'float' || o.rows === 0 || dim === 0
+      ? null
+      : quantizeRows(o.vectors.subarray(0, o.rows * dim), dim, dtype);
+  const items: string[] = new Array(o.rows);
+  for (let i = 0; i < o.rows; i++) {
+    let embedding: string;
+    if (dtype === 'float' || bytes === null) {
+      const v = o.vectors.subarray(i * dim, (i + 1) * dim);
+      embedding =
+        encoding === 'base64'
+          ? '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"'
+          : '[]';
+    } else if (encoding === 'base64') {
+      const width = quantizedRowBytes(dtype, dim);
+      embedding =
+        '"' + Buffer.from(bytes.buffer, bytes.byteOffset + i * width, width).toString('base64') + '"';
+    } else {
+      embedding = quantizedJsonRow(bytes, dtype, i, dim);
+    }
+    items[i] = `{"object":"embedding","embedding":${embedding},"index":${i}}`;
+  }
+  return items;
 }
 
 export function createRoutes(deps: RouteDeps): Map<string, Route> {
@@ -185,16 +218,10 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
         `],"model":${JSON.stringify(b.model ?? model)},` +
         `"usage":{"prompt_tokens":${o.tokens},"total_tokens":${o.tokens}}}`;
       let body: string | Buffer;
-      if (b.encodingFormat === 'base64') {
-        const data: string[] = new Array(o.rows);
-        for (let i = 0; i < o.rows; i++) {
-          const v = o.vectors.subarray(i * o.dim, (i + 1) * o.dim);
-          const embedding = '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"';
-          data[i] = `{"object":"embedding","embedding":${embedding},"index":${i}}`;
-        }
-        body = head + data.join(',') + tail;
-      } else {
+      if (b.outputDtype === 'float' && b.encodingFormat === 'float') {
         body = Buffer.concat([Buffer.from(head), ...openAiFloatItems(o), Buffer.from(tail)]);
+      } else {
+        body = head + openAiItems(o, b.outputDtype, b.encodingFormat).join(',') + tail;
       }
       return {
         status: 200,
@@ -226,8 +253,13 @@ export function createRoutes(deps: RouteDeps): Map<string, Route> {
     body: 'arrow',
     handler: async (ctx) => {
       const model = modelOf(ctx, pipeline);
-      const { params, compression } = arrowParamsFromQuery(ctx.query);
-      const out = await embedArrow(pipeline, model, ctx.body, { params, compression, signal: ctx.signal });
+      const { params, compression, outputDtype } = arrowParamsFromQuery(ctx.query);
+      const out = await embedArrow(pipeline, model, ctx.body, {
+        params,
+        compression,
+        outputDtype,
+        signal: ctx.signal,
+      });
       return {
         status: 200,
         headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
