@@ -198,9 +198,10 @@ export function textBatchFromArrow(
       `Arrow IPC stream: the text column holds ${total} bytes, over the ${maxBytes}-byte limit of one request`,
     );
   }
-  const data = new Uint8Array(total);
-  const offsets = new Int32Array(rows + 1);
-  const validity = new Uint8Array((rows + 7) >> 3);
+  // in shared memory, as every TextBatch (pipeline/text-batch.ts): worker tasks read it in place
+  const data = new Uint8Array(new SharedArrayBuffer(total));
+  const offsets = new Int32Array(new SharedArrayBuffer(4 * (rows + 1)));
+  const validity = new Uint8Array(new SharedArrayBuffer((rows + 7) >> 3));
   let nulls = 0;
   let row = 0;
   let pos = 0;

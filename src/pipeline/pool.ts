@@ -125,8 +125,9 @@ export class EmbedPool {
    */
   async run(task: EmbedTask, signal?: AbortSignal): Promise<EmbedTaskResult> {
     const transfer = transferList(task.texts);
-    // sending transfers (detaches) the text buffers, and a dead worker takes them with it: the retry needs a copy,
-    // made before the send (see retryCopy for the cost)
+    // the batches the pipeline builds are in shared memory: sent as they are, nothing to copy. A batch of plain
+    // ArrayBuffers is transferred (detached), and a dead worker takes it with it: the retry needs a copy, made
+    // before the send (see retryCopy for the cost)
     const spare = transfer.length > 0 ? retryCopy(task.texts) : task.texts;
     let first: unknown;
     try {

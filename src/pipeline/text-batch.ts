@@ -1,8 +1,9 @@
 /**
  * The unit of work of the dense path: a column of texts in Arrow's Utf8 layout (one UTF-8 buffer, int32 offsets,
  * an optional validity bitmap), so that JSON input and Arrow input reach the workers the same way and Arrow input
- * is never turned into per-row JS strings on the main thread. The buffers are plain ArrayBuffers, transferred to
- * workers without copying.
+ * is never turned into per-row JS strings on the main thread. The batches built here live in SharedArrayBuffers:
+ * a worker task reads them in place (neither copied nor transferred, so the caller's views stay usable and a task
+ * retried after its worker died needs no spare copy).
  */
 
 export interface TextBatch {
@@ -16,6 +17,10 @@ export interface TextBatch {
   readonly validity: Uint8Array | null;
 }
 
+/** Zeroed bytes / int32s in shared memory. */
+const sharedBytes = (n: number) => new Uint8Array(new SharedArrayBuffer(n));
+const sharedInt32 = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -23,8 +28,8 @@ const decoder = new TextDecoder();
 export function textBatchFromStrings(texts: readonly string[]): TextBatch {
   let capacity = 0;
   for (const t of texts) capacity += t.length * 3;
-  const data = new Uint8Array(Math.max(capacity, 1));
-  const offsets = new Int32Array(texts.length + 1);
+  const data = sharedBytes(Math.max(capacity, 1));
+  const offsets = sharedInt32(texts.length + 1);
   let pos = 0;
   for (let i = 0; i < texts.length; i++) {
     pos += encoder.encodeInto(texts[i], data.subarray(pos)).written;
@@ -61,9 +66,9 @@ export function concatTextBatches(batches: readonly TextBatch[]): TextBatch {
     rows += b.length;
     anyNull ||= b.validity !== null;
   }
-  const data = new Uint8Array(bytes);
-  const offsets = new Int32Array(rows + 1);
-  const validity = anyNull ? new Uint8Array((rows + 7) >> 3) : null;
+  const data = sharedBytes(bytes);
+  const offsets = sharedInt32(rows + 1);
+  const validity = anyNull ? sharedBytes((rows + 7) >> 3) : null;
   let pos = 0;
   let row = 0;
   for (const b of batches) {
@@ -79,7 +84,7 @@ export function concatTextBatches(batches: readonly TextBatch[]): TextBatch {
   return { length: rows, data, offsets, validity };
 }
 
-/** The ArrayBuffers to transfer with a batch (each owned by the batch alone). */
+/** The ArrayBuffers to transfer with a batch (each owned by the batch alone); none for one in shared memory. */
 export function transferList(batch: TextBatch): ArrayBuffer[] {
   const list = [batch.data.buffer, batch.offsets.buffer];
   if (batch.validity) list.push(batch.validity.buffer);

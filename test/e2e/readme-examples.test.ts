@@ -100,10 +100,10 @@ describe('README examples against `tei-router serve` with no config', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('marks the examples the README promises (curl, OpenAI SDK, gRPC, Arrow round trip, mTLS quick start)', () => {
+  it('marks the examples the README promises (curl, OpenAI SDK, gRPC, Arrow round trip, output_dtype, mTLS quick start)', () => {
     assert.deepEqual(
       found.map((e) => e.kind),
-      ['sh', 'mjs', 'mjs', 'mjs', 'mtls', 'mtls-client'],
+      ['sh', 'mjs', 'mjs', 'mjs', 'sh', 'mtls', 'mtls-client'],
       'README example markers moved or were removed',
     );
   });
@@ -122,6 +122,14 @@ describe('README examples against `tei-router serve` with no config', () => {
           assert.deepEqual(
             rows.map((v) => v.length),
             [384, 384],
+            cmd,
+          );
+        }
+        if (/output_dtype.*binary/.test(cmd)) {
+          const { data } = body as { data: Array<{ embedding: number[] }> };
+          assert.equal(data[0].embedding.length, 48, `${cmd}: 384 bits in 48 bytes`);
+          assert.ok(
+            data[0].embedding.every((b) => Number.isInteger(b) && b >= 0 && b <= 255),
             cmd,
           );
         }

@@ -5,8 +5,11 @@ import {
   isValid,
   textAt,
   textBatchFromStrings,
+  transferList,
   validCount,
 } from '../../../src/pipeline/text-batch.js';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { decodeArrowTexts } from '../../../src/codec/arrow.js';
 import type { TextBatch } from '../../../src/pipeline/text-batch.js';
 import { cutBatches } from '../../../src/workers/cut.js';
 
@@ -59,4 +62,27 @@ it('apportions a backend batch total over its rows by the router counts, summing
   const even = new Int32Array(3);
   apportion(even, new Int32Array(3), [0, 1, 2], 7);
   assert.equal(even[0] + even[1] + even[2], 7);
+});
+
+it('builds batches in shared memory, so a worker task reads them in place: nothing to transfer or copy', () => {
+  const fromArrow = decodeArrowTexts(tableToIPC(tableFromArrays({ text: ['a', 'b'] }), 'stream')).texts;
+  const withNull: TextBatch = { ...textBatchFromStrings(['x']), validity: Uint8Array.from([0]) };
+  for (const [what, b] of [
+    ['strings', textBatchFromStrings(['héllo', 'x'])],
+    ['concatenated', concatTextBatches([textBatchFromStrings(['p']), withNull])],
+    ['Arrow', fromArrow],
+  ] as const) {
+    assert.ok(b.data.buffer instanceof SharedArrayBuffer, `${what}: data`);
+    assert.ok(b.offsets.buffer instanceof SharedArrayBuffer, `${what}: offsets`);
+    if (b.validity) assert.ok(b.validity.buffer instanceof SharedArrayBuffer, `${what}: validity`);
+    assert.deepEqual(transferList(b), [], `${what}: nothing to transfer`);
+  }
+  // a batch of plain ArrayBuffers (built elsewhere) is still transferred
+  const plain: TextBatch = {
+    length: 1,
+    data: Uint8Array.from([97]),
+    offsets: Int32Array.from([0, 1]),
+    validity: null,
+  };
+  assert.equal(transferList(plain).length, 2);
 });
