@@ -72,7 +72,10 @@ export function targetLines(results: Measured[]): string[] {
 function roundRatio(a: Measured, b: Measured): number | undefined {
   const ra = a.roundCpuSeconds ?? [];
   const rb = b.roundCpuSeconds ?? [];
-  const ratios = ra.slice(0, rb.length).map((x, i) => x / rb[i]).filter(Number.isFinite);
+  const ratios = ra
+    .slice(0, rb.length)
+    .map((x, i) => x / rb[i])
+    .filter(Number.isFinite);
   if (ratios.length === 0) return undefined;
   ratios.sort((x, y) => x - y);
   const mid = ratios.length >> 1;
@@ -90,7 +93,8 @@ export function nativeTargetLines(results: Measured[]): string[] {
     const nat = find(results, scenario, 'router');
     const js = find(results, scenario, 'router_js');
     const ratio = nat && js ? roundRatio(js, nat) : undefined;
-    if (nat?.cpuPerEmbeddingUs === undefined || js?.cpuPerEmbeddingUs === undefined || ratio === undefined) continue;
+    if (nat?.cpuPerEmbeddingUs === undefined || js?.cpuPerEmbeddingUs === undefined || ratio === undefined)
+      continue;
     lines.push(
       `Arrow bulk, ${backend.toUpperCase()} backend, native addon vs TEI_ROUTER_NATIVE=0: ${f(nat.cpuPerEmbeddingUs, 1)} vs ${f(js.cpuPerEmbeddingUs, 1)} µs router CPU per embedding, JS / native = ${f(ratio, 2)}× (median of ${nat.roundCpuSeconds?.length} rounds; target ≥ 2×: ${ratio >= 2 ? 'met' : 'missed'})`,
     );
