@@ -6,6 +6,7 @@
 #include "format_f32_rows.h"
 #include "l2_normalize.h"
 #include "parse_f32_rows.h"
+#include "quantize_rows.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("l2NormalizeRows", Napi::Function::New(env, tei_router::L2NormalizeRows, "l2NormalizeRows"));
   exports.Set("parseF32Rows", Napi::Function::New(env, tei_router::ParseF32Rows, "parseF32Rows"));
   exports.Set("formatF32Rows", Napi::Function::New(env, tei_router::FormatF32Rows, "formatF32Rows"));
+  exports.Set("quantizeRows", Napi::Function::New(env, tei_router::QuantizeRows, "quantizeRows"));
   return exports;
 }
 

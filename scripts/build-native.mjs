@@ -109,7 +109,7 @@ if (!existsSync(addonFile)) fail(`node-gyp succeeded but ${addonFile} is missing
 // Smoke-load it now, so a broken binary is reported at install time.
 try {
   const addon = require(addonFile);
-  for (const name of ['l2NormalizeRows', 'parseF32Rows', 'formatF32Rows']) {
+  for (const name of ['l2NormalizeRows', 'parseF32Rows', 'formatF32Rows', 'quantizeRows']) {
     if (typeof addon[name] !== 'function') fail(`built addon lacks ${name}`);
   }
 } catch (err) {

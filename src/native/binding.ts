@@ -47,7 +47,12 @@ export interface NativeStatus {
 }
 
 const ADDON_RELATIVE_PATH = join('build', 'Release', 'tei_router_native.node');
-const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = ['l2NormalizeRows', 'parseF32Rows', 'formatF32Rows'];
+const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
+  'l2NormalizeRows',
+  'parseF32Rows',
+  'formatF32Rows',
+  'quantizeRows',
+];
 
 let cached: { addon: NativeAddon | null; status: NativeStatus } | undefined;
 

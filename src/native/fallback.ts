@@ -224,6 +224,8 @@ export function quantizeRows(data: Float32Array, dim: number, dtype: QuantizedDt
   }
   const n = data.length;
   const out = new Uint8Array(rows * quantizedRowBytes(dtype, rows === 0 ? 0 : dim));
+  // A detached array has length 0 and a buffer no view can be built over (float16's Uint32Array would throw).
+  if (n === 0) return out;
   switch (dtype) {
     case 'float16': {
       const bits = new Uint32Array(data.buffer, data.byteOffset, n);
