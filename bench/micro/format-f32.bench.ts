@@ -13,18 +13,14 @@
 import { pathToFileURL } from 'node:url';
 
 import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
-import { embeddingRows, fmtNs, numbersArg, textTable, timePair } from './timing.js';
-import type { PairTiming } from './timing.js';
+import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
+import type { RowPairTiming } from './timing.js';
 
-export interface FormatF32Case extends PairTiming {
+export interface FormatF32Case extends RowPairTiming {
   name: string;
   rows: number;
   dim: number;
   textBytes: number;
-  jsNsPerRow: number;
-  nativeNsPerRow: number | null;
-  jsMBps: number;
-  nativeMBps: number | null;
 }
 
 export interface FormatF32Result {
@@ -53,17 +49,12 @@ export function run(
         minRounds: 3,
         maxRounds: 400,
       });
-      const mbps = (ns: number) => textBytes / 1e6 / (ns / 1e9);
       cases.push({
         name: `${rows}x${dim}`,
         rows,
         dim,
         textBytes,
-        ...t,
-        jsNsPerRow: t.jsNsPerCall / rows,
-        nativeNsPerRow: t.nativeNsPerCall === null ? null : t.nativeNsPerCall / rows,
-        jsMBps: mbps(t.jsNsPerCall),
-        nativeMBps: t.nativeNsPerCall === null ? null : mbps(t.nativeNsPerCall),
+        ...perRow(t, rows, textBytes),
       });
     }
   }
@@ -76,33 +67,7 @@ export function run(
 }
 
 export function formatTable(result: FormatF32Result): string {
-  const mb = (x: number | null) => (x === null ? '-' : x.toFixed(0));
-  return textTable(
-    [
-      'case',
-      'text',
-      'rounds',
-      'native/call',
-      'js/call',
-      'native ns/row',
-      'js ns/row',
-      'native MB/s',
-      'js MB/s',
-      'js/native',
-    ],
-    result.cases.map((c) => [
-      c.name,
-      c.textBytes >= 1e6 ? `${(c.textBytes / 1e6).toFixed(1)} MB` : `${(c.textBytes / 1e3).toFixed(1)} kB`,
-      `${c.rounds}x${c.callsPerRound}`,
-      fmtNs(c.nativeNsPerCall),
-      fmtNs(c.jsNsPerCall),
-      c.nativeNsPerRow === null ? '-' : c.nativeNsPerRow.toFixed(0),
-      c.jsNsPerRow.toFixed(0),
-      mb(c.nativeMBps),
-      mb(c.jsMBps),
-      c.ratioJsOverNative === null ? '-' : `${c.ratioJsOverNative.toFixed(2)}x`,
-    ]),
-  );
+  return pairTable('text', result.cases, (c) => c.textBytes);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

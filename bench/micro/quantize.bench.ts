@@ -8,32 +8,24 @@
  * Inputs are unit-length Gaussian embeddings. For each dtype and shape, native and JS run alternately in the same
  * process (timing.ts timePair; each case bounded by the budget, or by 3 rounds when one call outlasts it). Reports
  * median time per call, ns per row and MB/s of f32 input read, and the median of per-round JS/native ratios. Prints
- * a table and one JSON line ({"bench":"quantize",...}). The native function is taken from the addon itself
- * (loadNative()); without it (or without its quantizeRows) only the JS column is measured.
+ * a table and one JSON line ({"bench":"quantize",...}). Without the addon only the JS column is measured.
  */
 import { pathToFileURL } from 'node:url';
 
 import type { QuantizedDtype } from '../../src/codec/output-dtype.js';
-import { loadNative, nativeStatus } from '../../src/native/binding.js';
-import { quantizeRows } from '../../src/native/fallback.js';
-import { embeddingRows, fmtNs, numbersArg, textTable, timePair } from './timing.js';
-import type { PairTiming } from './timing.js';
-
-type Quantize = (data: Float32Array, dim: number, dtype: QuantizedDtype) => Uint8Array;
+import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
+import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
+import type { RowPairTiming } from './timing.js';
 
 const DTYPES: readonly QuantizedDtype[] = ['float16', 'int8', 'uint8', 'binary'];
 
-export interface QuantizeCase extends PairTiming {
+export interface QuantizeCase extends RowPairTiming {
   name: string;
   dtype: QuantizedDtype;
   rows: number;
   dim: number;
   inputBytes: number;
   outputBytes: number;
-  jsNsPerRow: number;
-  nativeNsPerRow: number | null;
-  jsMBps: number;
-  nativeMBps: number | null;
 }
 
 export interface QuantizeResult {
@@ -43,19 +35,15 @@ export interface QuantizeResult {
   cases: QuantizeCase[];
 }
 
-function nativeQuantize(): { fn: Quantize | null; reason?: string } {
-  const addon = loadNative() as unknown as { quantizeRows?: Quantize } | null;
-  if (typeof addon?.quantizeRows === 'function') return { fn: addon.quantizeRows };
-  return { fn: null, reason: addon ? 'the addon lacks quantizeRows' : nativeStatus().reason };
-}
-
 export function run(
   rowsList: readonly number[] = [1, 32, 1000, 10000],
   dims: readonly number[] = [384, 768, 1024],
   budgetMs = 250,
   dtypes: readonly QuantizedDtype[] = DTYPES,
 ): QuantizeResult {
-  const { fn: nat, reason } = nativeQuantize();
+  const status = nativeStatus();
+  const quantizeRows = jsImpl.quantizeRows;
+  const nat = nativeImpl?.quantizeRows ?? null;
   const cases: QuantizeCase[] = [];
   for (const dim of dims) {
     for (const rows of rowsList) {
@@ -69,7 +57,6 @@ export function run(
           minRounds: 3,
           maxRounds: 400,
         });
-        const mbps = (ns: number) => inputBytes / 1e6 / (ns / 1e9);
         cases.push({
           name: `${dtype} ${rows}x${dim}`,
           dtype,
@@ -77,47 +64,21 @@ export function run(
           dim,
           inputBytes,
           outputBytes,
-          ...t,
-          jsNsPerRow: t.jsNsPerCall / rows,
-          nativeNsPerRow: t.nativeNsPerCall === null ? null : t.nativeNsPerCall / rows,
-          jsMBps: mbps(t.jsNsPerCall),
-          nativeMBps: t.nativeNsPerCall === null ? null : mbps(t.nativeNsPerCall),
+          ...perRow(t, rows, inputBytes),
         });
       }
     }
   }
-  return { bench: 'quantize', native: nat !== null, ...(nat ? {} : { nativeReason: reason }), cases };
+  return {
+    bench: 'quantize',
+    native: status.loaded,
+    ...(status.loaded ? {} : { nativeReason: status.reason }),
+    cases,
+  };
 }
 
 export function formatTable(result: QuantizeResult): string {
-  const mb = (x: number | null) => (x === null ? '-' : x.toFixed(0));
-  const size = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`);
-  return textTable(
-    [
-      'case',
-      'f32 in',
-      'rounds',
-      'native/call',
-      'js/call',
-      'native ns/row',
-      'js ns/row',
-      'native MB/s',
-      'js MB/s',
-      'js/native',
-    ],
-    result.cases.map((c) => [
-      c.name,
-      size(c.inputBytes),
-      `${c.rounds}x${c.callsPerRound}`,
-      fmtNs(c.nativeNsPerCall),
-      fmtNs(c.jsNsPerCall),
-      c.nativeNsPerRow === null ? '-' : c.nativeNsPerRow.toFixed(0),
-      c.jsNsPerRow.toFixed(0),
-      mb(c.nativeMBps),
-      mb(c.jsMBps),
-      c.ratioJsOverNative === null ? '-' : `${c.ratioJsOverNative.toFixed(2)}x`,
-    ]),
-  );
+  return pairTable('f32 in', result.cases, (c) => c.inputBytes);
 }
 
 /** `--dtypes=a,b` from argv (each one of DTYPES), or all of them. */

@@ -158,3 +158,61 @@ export function textTable(header: string[], rows: string[][]): string {
     r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** A native-vs-JS timing per row, and in MB/s of the case's `bytes`. */
+export interface RowPairTiming extends PairTiming {
+  jsNsPerRow: number;
+  nativeNsPerRow: number | null;
+  jsMBps: number;
+  nativeMBps: number | null;
+}
+
+export function perRow(t: PairTiming, rows: number, bytes: number): RowPairTiming {
+  const mbps = (ns: number) => bytes / 1e6 / (ns / 1e9);
+  return {
+    ...t,
+    jsNsPerRow: t.jsNsPerCall / rows,
+    nativeNsPerRow: t.nativeNsPerCall === null ? null : t.nativeNsPerCall / rows,
+    jsMBps: mbps(t.jsNsPerCall),
+    nativeMBps: t.nativeNsPerCall === null ? null : mbps(t.nativeNsPerCall),
+  };
+}
+
+/**
+ * The table of a native-vs-JS micro benchmark: one line per case, its size (`sizeHeader`, bytes from `sizeOf`),
+ * time per call and per row, MB/s and the median JS/native ratio of each.
+ */
+export function pairTable<C extends RowPairTiming & { name: string }>(
+  sizeHeader: string,
+  cases: readonly C[],
+  sizeOf: (c: C) => number,
+): string {
+  const mb = (x: number | null) => (x === null ? '-' : x.toFixed(0));
+  const size = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`);
+  return textTable(
+    [
+      'case',
+      sizeHeader,
+      'rounds',
+      'native/call',
+      'js/call',
+      'native ns/row',
+      'js ns/row',
+      'native MB/s',
+      'js MB/s',
+      'js/native',
+    ],
+    cases.map((c) => [
+      c.name,
+      size(sizeOf(c)),
+      `${c.rounds}x${c.callsPerRound}`,
+      fmtNs(c.nativeNsPerCall),
+      fmtNs(c.jsNsPerCall),
+      c.nativeNsPerRow === null ? '-' : c.nativeNsPerRow.toFixed(0),
+      c.jsNsPerRow.toFixed(0),
+      mb(c.nativeMBps),
+      mb(c.jsMBps),
+      c.ratioJsOverNative === null ? '-' : `${c.ratioJsOverNative.toFixed(2)}x`,
+    ]),
+  );
+}
