@@ -62,10 +62,10 @@ function timeCalls(fn: () => unknown, calls: number): number {
 }
 
 /**
- * Times two implementations of one operation alternately in the same process (order flipped every round), as
- * l2norm.bench.ts does: warm up, size a batch of calls to about batchMs on the slower (JS) side, then run rounds
- * until the budget is spent (at least minRounds, so a case whose single call outlasts the budget stays bounded at
- * minRounds + 1 calls). Reports median ns per call of each and the median per-round ratio.
+ * Times two implementations of one operation alternately in the same process (order flipped every round): warm
+ * up, size a batch of calls to about batchMs on the slower (JS) side, then run rounds until the budget is spent
+ * (at least minRounds, so a case whose single call outlasts the budget stays bounded at minRounds + 1 calls).
+ * Reports median ns per call of each and the median per-round ratio.
  */
 export function timePair(js: () => unknown, native: (() => unknown) | null, opts: PairOptions): PairTiming {
   const warmEnd = performance.now() + Math.min(100, opts.budgetMs / 10);

@@ -48,11 +48,11 @@ export type KernelName = keyof KernelImpl;
 /**
  * The operations bound to the addon when it loads: only those measured at least 2x faster than their JS twin
  * (`npm run bench:micro`, median JS/native per round, 1-10,000 rows of 384/768/1024 dims, on the 2-core dev VM):
- * parseF32Rows 2.9-4.1x, formatF32Rows 3.1-4.2x; quantizeRows at 1,000 and 10,000 rows float16 2.5-2.9x, int8
- * 7.3-9.5x, uint8 5.5-6.8x, binary 26-29x (a single row 1.0-2.3x: the call's fixed cost dominates, and the JS twin
- * is no faster there). l2NormalizeRows stays on its JS twin (1.7-1.9x): the bit-exact contract keeps its sum one
- * sequential chain of double additions, which bounds the C++ loop nearly as much as the JS one. The native twin
- * stays built and tested (it is what tests, benchmarks and the sanitizer run call).
+ * parseF32Rows 2.7-5.3x, formatF32Rows 1.7-3.7x (1.7-1.8x only at 10,000 rows, where both write ~100 MB);
+ * quantizeRows from 32 x 768 rows up float16 1.7-5.7x, int8 4.3-9.2x, uint8 2.9-6.9x, binary 5.2-28x, but not
+ * below (see QUANTIZE_NATIVE_MIN_VALUES). l2NormalizeRows stays on its JS twin (1.1-1.9x): the bit-exact contract
+ * keeps its sum one sequential chain of double additions, which bounds the C++ loop nearly as much as the JS one.
+ * The native twin stays built and tested (it is what tests, benchmarks and the sanitizer run call).
  */
 const NATIVE_OPS: ReadonlySet<KernelName> = new Set<KernelName>([
   'parseF32Rows',
@@ -67,8 +67,32 @@ function bind<K extends KernelName>(name: K): KernelImpl[K] {
 export const l2NormalizeRows: KernelImpl['l2NormalizeRows'] = bind('l2NormalizeRows');
 export const parseF32Rows: KernelImpl['parseF32Rows'] = bind('parseF32Rows');
 export const formatF32Rows: KernelImpl['formatF32Rows'] = bind('formatF32Rows');
-export const quantizeRows: KernelImpl['quantizeRows'] = bind('quantizeRows');
-const impl: KernelImpl = { l2NormalizeRows, parseF32Rows, formatF32Rows, quantizeRows };
+/**
+ * quantizeRows takes the native path only for inputs of at least this many values: below it the call's fixed cost
+ * dominates and the JS twin is as fast (one row: 0.6-1.5x; 32 x 384: 1.2-1.7x, binary 4.7x).
+ */
+export const QUANTIZE_NATIVE_MIN_VALUES = 16384;
+const quantizeNative = bind('quantizeRows');
+
+/** `native` for Float32Array inputs of at least `minValues` values, else `js` (which also reports bad arguments). */
+export function bySize(
+  native: KernelImpl['quantizeRows'],
+  js: KernelImpl['quantizeRows'],
+  minValues: number,
+): KernelImpl['quantizeRows'] {
+  if (native === js) return js;
+  return (data, dim, dtype) =>
+    data instanceof Float32Array && data.length >= minValues
+      ? native(data, dim, dtype)
+      : js(data, dim, dtype);
+}
+
+export const quantizeRows: KernelImpl['quantizeRows'] = bySize(
+  quantizeNative,
+  jsImpl.quantizeRows,
+  QUANTIZE_NATIVE_MIN_VALUES,
+);
+const impl: KernelImpl = { l2NormalizeRows, parseF32Rows, formatF32Rows, quantizeRows: quantizeNative };
 
 /** Which implementation each operation is bound to. */
 export const kernelPaths: Readonly<Record<KernelName, 'native' | 'js'>> = Object.freeze(
@@ -79,7 +103,13 @@ export const kernelPaths: Readonly<Record<KernelName, 'native' | 'js'>> = Object
 
 /** The startup log's line: the path each operation uses, and why the addon is not in use when it is not. */
 export function kernelSummary(): string {
-  const ops = (Object.keys(kernelPaths) as KernelName[]).map((k) => `${k}=${kernelPaths[k]}`).join(' ');
+  const ops = (Object.keys(kernelPaths) as KernelName[])
+    .map((k) =>
+      k === 'quantizeRows' && kernelPaths[k] === 'native'
+        ? `${k}=native(from ${QUANTIZE_NATIVE_MIN_VALUES} values)`
+        : `${k}=${kernelPaths[k]}`,
+    )
+    .join(' ');
   const status = nativeStatus();
   return status.loaded
     ? `tei-router: native addon loaded (${status.path}): ${ops}`

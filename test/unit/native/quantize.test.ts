@@ -16,6 +16,11 @@ import fc from 'fast-check';
 
 import type { QuantizedDtype } from '../../../src/codec/output-dtype.js';
 import { quantizeRows } from '../../../src/native/fallback.js';
+import {
+  QUANTIZE_NATIVE_MIN_VALUES,
+  bySize,
+  quantizeRows as facadeQuantize,
+} from '../../../src/native/index.js';
 import { needNative } from '../../helpers/native.js';
 
 // ---------------------------------------------------------------------------
@@ -668,5 +673,37 @@ describe('argument validation (identical errors from both implementations)', () 
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('quantizeRows: the facade', () => {
+  test('takes the native path only from QUANTIZE_NATIVE_MIN_VALUES values up (JS below, and for bad arguments)', () => {
+    const calls: string[] = [];
+    const spy =
+      (name: string): Quantize =>
+      (data, dim, dtype) => {
+        calls.push(name);
+        return quantizeRows(data, dim, dtype);
+      };
+    const f = bySize(spy('native'), spy('js'), 64);
+    f(new Float32Array(63), 1, 'int8');
+    f(new Float32Array(64), 8, 'int8');
+    f(new Float32Array(1000), 10, 'binary');
+    assert.throws(() => f([1, 2] as unknown as Float32Array, 1, 'int8'), TypeError);
+    assert.deepEqual(calls, ['js', 'native', 'native', 'js']);
+    const same = spy('only');
+    assert.equal(bySize(same, same, 64), same, 'one implementation: no dispatch');
+  });
+
+  test("the exported quantizeRows writes the twins' bytes on both sides of the threshold", () => {
+    for (const n of [
+      384 * Math.floor(QUANTIZE_NATIVE_MIN_VALUES / 384),
+      384 * Math.ceil(QUANTIZE_NATIVE_MIN_VALUES / 384),
+    ]) {
+      const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.9);
+      for (const dtype of DTYPES) {
+        assert.deepEqual(facadeQuantize(data, 384, dtype), quantizeRows(data, 384, dtype), `${dtype} x ${n}`);
+      }
+    }
   });
 });
