@@ -1,14 +1,23 @@
 /**
- * A direct decoder for tei.v1.EmbedResponse, the hot message: the packed `repeated float embeddings = 1` is copied
- * byte for byte into a Float32Array (one memcpy on little-endian hosts) instead of becoming a JS number[] through
- * protobufjs. Accepts the unpacked form too (a proto3 rule) and skips unknown fields.
+ * Direct codecs for the hot messages of tei.v1.Embed/EmbedStream, without protobufjs objects:
  *
+ * - the request body: every EmbedRequest of a batch, each with gRPC's 5-byte length prefix, written into one buffer
+ *   (`encodeEmbedStreamBody`; byte for byte what protobufjs writes for embedTemplate's message);
+ * - EmbedResponse: the packed `repeated float embeddings = 1` is copied byte for byte into place (one memcpy on
+ *   little-endian hosts, aligned or not) instead of becoming a JS number[]. Accepts the unpacked form too (a proto3
+ *   rule) and skips unknown fields. `scanEmbedResponse` finds the floats and reads the Metadata without copying;
+ *   `decodeEmbedResponse` copies them into a Float32Array of their own.
+ *
+ *   message EmbedRequest { string inputs = 1; bool truncate = 2; optional bool normalize = 3;
+ *                          TruncationDirection truncation_direction = 4; optional string prompt_name = 5;
+ *                          optional uint32 dimensions = 6; }
  *   message EmbedResponse { repeated float embeddings = 1; Metadata metadata = 2; }
  *   message Metadata { uint32 compute_chars = 1; uint32 compute_tokens = 2; uint64 total_time_ns = 3;
  *                      uint64 tokenization_time_ns = 4; uint64 queue_time_ns = 5; uint64 inference_time_ns = 6; }
  */
 import os from 'node:os';
 import type { GrpcMetadataMessage } from './metadata.js';
+import type { EmbedBatch } from './types.js';
 
 export interface EmbedResponseMessage {
   embeddings: Float32Array;
@@ -78,7 +87,14 @@ class Cursor {
   }
 }
 
-function readFloats(buf: Uint8Array, start: number, count: number, out: Float32Array, at: number): void {
+/** Copies `count` little-endian f32 at `buf[start]` into `out[at]`. */
+export function readFloats(
+  buf: Uint8Array,
+  start: number,
+  count: number,
+  out: Float32Array,
+  at: number,
+): void {
   if (LITTLE_ENDIAN) {
     new Uint8Array(out.buffer, out.byteOffset + at * 4, count * 4).set(
       buf.subarray(start, start + count * 4),
@@ -104,9 +120,18 @@ function decodeMetadata(c: Cursor, end: number): GrpcMetadataMessage {
   return m;
 }
 
-export function decodeEmbedResponse(buf: Buffer): EmbedResponseMessage {
-  const c = new Cursor(buf, 0, buf.length);
-  /** [start, count] of each float run, in order (one packed run in practice). */
+/** Where an EmbedResponse's floats are in its bytes, and its Metadata. */
+export interface EmbedResponseScan {
+  /** [start, count] of each run of floats, in order (one packed run in practice). */
+  runs: Array<[number, number]>;
+  /** Number of floats in all runs. */
+  total: number;
+  metadata: GrpcMetadataMessage | undefined;
+}
+
+/** Reads the EmbedResponse in `buf[start, end)` without copying its floats. */
+export function scanEmbedResponse(buf: Uint8Array, start = 0, end = buf.length): EmbedResponseScan {
+  const c = new Cursor(buf, start, end);
   const runs: Array<[number, number]> = [];
   let total = 0;
   let metadata: GrpcMetadataMessage | undefined;
@@ -115,29 +140,127 @@ export function decodeEmbedResponse(buf: Buffer): EmbedResponseMessage {
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
     if (field === 1 && wire === 2) {
-      const end = c.delimited();
-      const bytes = end - c.pos;
+      const runEnd = c.delimited();
+      const bytes = runEnd - c.pos;
       if (bytes % 4 !== 0) throw new Error('EmbedResponse: packed floats are not a multiple of 4 bytes');
       runs.push([c.pos, bytes / 4]);
       total += bytes / 4;
-      c.pos = end;
+      c.pos = runEnd;
     } else if (field === 1 && wire === 5) {
       if (c.pos + 4 > c.end) throw new Error('EmbedResponse: a float runs past the end');
       runs.push([c.pos, 1]);
       total += 1;
       c.pos += 4;
     } else if (field === 2 && wire === 2) {
-      const end = c.delimited();
-      metadata = decodeMetadata(c, end);
+      const mEnd = c.delimited();
+      metadata = decodeMetadata(c, mEnd);
     } else {
       c.skip(wire);
     }
   }
-  const embeddings = new Float32Array(total);
-  let at = 0;
-  for (const [start, count] of runs) {
-    readFloats(buf, start, count, embeddings, at);
+  return { runs, total, metadata };
+}
+
+/** Copies the floats of a scanned EmbedResponse into `out` from `at`. */
+export function copyEmbeddings(
+  buf: Uint8Array,
+  scan: EmbedResponseScan,
+  out: Float32Array,
+  at: number,
+): void {
+  for (const [start, count] of scan.runs) {
+    readFloats(buf, start, count, out, at);
     at += count;
   }
-  return { embeddings, metadata };
+}
+
+export function decodeEmbedResponse(buf: Buffer): EmbedResponseMessage {
+  const scan = scanEmbedResponse(buf);
+  const embeddings = new Float32Array(scan.total);
+  copyEmbeddings(buf, scan, embeddings, 0);
+  return { embeddings, metadata: scan.metadata };
+}
+
+// ---- EmbedRequest ----
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    out[pos++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[pos++] = n;
+  return pos;
+}
+
+/** Bytes of field 1 (`inputs`) holding `n` bytes of UTF-8. */
+function inputsSize(n: number): number {
+  return 1 + varintSize(n) + n;
+}
+
+/**
+ * Fields 2-6 of every EmbedRequest of `batch`, in field order, as protobufjs writes embedTemplate's message: the
+ * fields it sets are written even at their default (normalize must be: TEI < 1.9 reads an unset value as false).
+ */
+function embedRequestTail(batch: EmbedBatch): Buffer {
+  const parts = [
+    0x10,
+    batch.truncate ? 1 : 0,
+    0x18,
+    batch.normalize ? 1 : 0,
+    0x20,
+    batch.direction === 'Left' ? 1 : 0,
+  ];
+  const head = Buffer.from(parts);
+  const pieces = [head];
+  if (batch.promptName !== null) {
+    const name = Buffer.from(batch.promptName, 'utf8');
+    const len = Buffer.alloc(varintSize(name.length));
+    writeVarint(len, 0, name.length);
+    pieces.push(Buffer.from([0x2a]), len, name);
+  }
+  if (batch.dimensions !== null) {
+    const dims = Buffer.alloc(1 + varintSize(batch.dimensions));
+    dims[0] = 0x30;
+    writeVarint(dims, 1, batch.dimensions);
+    pieces.push(dims);
+  }
+  return Buffer.concat(pieces);
+}
+
+/**
+ * The body of one EmbedStream call: one length-prefixed EmbedRequest per text of `batch` (gRPC framing: a 0 byte for
+ * "not compressed", the message length as a big-endian uint32, the message), in one buffer. Texts are written as
+ * UTF-8 (a lone surrogate as U+FFFD, as every encoder on the way to TEI would).
+ */
+export function encodeEmbedStreamBody(batch: EmbedBatch): Buffer {
+  const tail = embedRequestTail(batch);
+  const lengths = new Int32Array(batch.texts.length);
+  let size = 0;
+  for (let i = 0; i < batch.texts.length; i++) {
+    const n = Buffer.byteLength(batch.texts[i], 'utf8');
+    lengths[i] = n;
+    size += 5 + inputsSize(n) + tail.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let i = 0; i < batch.texts.length; i++) {
+    const n = lengths[i];
+    out[pos] = 0;
+    out.writeUInt32BE(inputsSize(n) + tail.length, pos + 1);
+    pos += 5;
+    out[pos++] = 0x0a;
+    pos = writeVarint(out, pos, n);
+    pos += out.write(batch.texts[i], pos, n, 'utf8');
+    pos += tail.copy(out, pos);
+  }
+  return out;
 }

@@ -1,10 +1,11 @@
 /**
- * TEI over gRPC (tei.v1) with grpc-js: plaintext for grpc://, TLS with the system roots for grpcs://. All services
- * share one channel per connection (`connections`, default 1, round-robin per call). Dense batches go as ONE
- * EmbedStream call with one EmbedRequest per text; TEI answers in request order, streams wait for permits (never
- * RESOURCE_EXHAUSTED), and responses are decoded straight into the output Float32Array (grpc-embed-wire.ts).
- * Every call carries a deadline (the per-call timeout) and is cancelled when the caller's signal aborts.
- * Status mapping: grpc-errors.ts.
+ * TEI over gRPC (tei.v1): plaintext for grpc://, TLS (the configured CA, else the system roots) for grpcs://. Dense
+ * batches, the hot path, go as ONE EmbedStream call with one EmbedRequest per text, made on HTTP/2 directly
+ * (grpc-h2.ts, one session per connection): the requests are written as one body and the responses decoded
+ * straight into the output Float32Array as they arrive (grpc-embed-wire.ts). TEI answers in request order, and
+ * streams wait for permits (never RESOURCE_EXHAUSTED). Every other call uses grpc-js, one channel per connection
+ * (`connections`, default 1, round-robin per call). Every call carries a deadline (the per-call timeout, or the
+ * request's deadline when sooner) and is cancelled when the caller's signal aborts. Status mapping: grpc-errors.ts.
  */
 import * as grpc from '@grpc/grpc-js';
 import { RouterError } from '../errors.js';
@@ -12,14 +13,14 @@ import { loadProtos } from '../proto/load.js';
 import type { ResponseMetadata } from '../tei/types.js';
 import { CallScope } from './call-scope.js';
 import { BackendError, TeiBackendError, abortError } from './errors.js';
-import { decodeEmbedResponse } from './grpc-embed-wire.js';
-import type { EmbedResponseMessage } from './grpc-embed-wire.js';
+import { copyEmbeddings, encodeEmbedStreamBody, scanEmbedResponse } from './grpc-embed-wire.js';
 import { grpcError } from './grpc-errors.js';
+import { GrpcFrameReader } from './grpc-frames.js';
+import { GrpcH2Client } from './grpc-h2.js';
 import { healthCheckMethod, modelHealthService } from './grpc-health.js';
 import {
   decodeRequests,
   decodedTextOf,
-  embedTemplate,
   predictRequests,
   predictionsOf,
   ranksOf,
@@ -67,6 +68,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
 };
 
+/** Bound on one EmbedStream answer, all messages together (as grpc-js's receive limit bounds each message). */
+const MAX_RESPONSE_BYTES = 1 << 30;
+
 /** How much later than the request's deadline a backend call's own gRPC deadline is set. */
 const DEADLINE_GRACE_MS = 50;
 
@@ -79,7 +83,9 @@ export class GrpcBackend implements TeiBackend {
   private readonly apiKey: string | undefined;
   private readonly extraHeaders: BackendOptions['extraHeaders'];
   private infoCache: Promise<BackendInfo> | undefined;
-  private readonly embedStream: Method<Msg, EmbedResponseMessage>;
+  /** Dense batches (EmbedStream) go on HTTP/2 directly (grpc-h2.ts), one session per connection. */
+  private readonly h2: GrpcH2Client[];
+  private nextH2 = 0;
 
   constructor(url: URL, options: BackendOptions) {
     const secure = url.protocol === 'grpcs:';
@@ -94,12 +100,16 @@ export class GrpcBackend implements TeiBackend {
       ? grpc.credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert))
       : grpc.credentials.createInsecure();
     const target = `${url.hostname}:${port}`;
+    const connections = Math.max(1, options.connections ?? 1);
     this.clients = Array.from(
-      { length: Math.max(1, options.connections ?? 1) },
+      { length: connections },
       () => new grpc.Client(target, credentials, CHANNEL_OPTIONS),
     );
-    const stream = method('tei.v1.Embed', 'EmbedStream');
-    this.embedStream = { ...stream, responseDeserialize: decodeEmbedResponse };
+    const origin = `${secure ? 'https' : 'http'}://${target}`;
+    this.h2 = Array.from(
+      { length: connections },
+      () => new GrpcH2Client(origin, secure ? (tls ?? {}) : undefined),
+    );
   }
 
   private client(): grpc.Client {
@@ -110,9 +120,16 @@ export class GrpcBackend implements TeiBackend {
 
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
-    if (this.apiKey !== undefined) md.set('authorization', `Bearer ${this.apiKey}`);
-    for (const [k, v] of Object.entries(this.extraHeaders?.() ?? {})) md.set(k, v);
+    for (const [k, v] of Object.entries(this.headers())) md.set(k, v);
     return md;
+  }
+
+  /** The metadata every call carries: the API key, and the caller's extra headers (traceparent). */
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (this.apiKey !== undefined) h.authorization = `Bearer ${this.apiKey}`;
+    for (const [k, v] of Object.entries(this.extraHeaders?.() ?? {})) h[k.toLowerCase()] = v;
+    return h;
   }
 
   /**
@@ -121,7 +138,11 @@ export class GrpcBackend implements TeiBackend {
    * backend's health). TEI receives it as grpc-timeout.
    */
   private callOptions(requestDeadline = Infinity): grpc.CallOptions {
-    return { deadline: Math.min(Date.now() + this.timeoutMs, requestDeadline + DEADLINE_GRACE_MS) };
+    return { deadline: this.deadline(requestDeadline) };
+  }
+
+  private deadline(requestDeadline = Infinity): number {
+    return Math.min(Date.now() + this.timeoutMs, requestDeadline + DEADLINE_GRACE_MS);
   }
 
   private run<T>(signal: AbortSignal | undefined, work: (scope: CallScope) => Promise<T>): Promise<T> {
@@ -157,7 +178,6 @@ export class GrpcBackend implements TeiBackend {
     reqs: Msg[],
     signal: AbortSignal | undefined,
     onData: (res: Res, index: number) => void,
-    requestDeadline?: number,
   ): Promise<number> {
     return this.run(
       signal,
@@ -168,7 +188,7 @@ export class GrpcBackend implements TeiBackend {
             m.requestSerialize,
             m.responseDeserialize,
             this.metadata(),
-            this.callOptions(requestDeadline),
+            this.callOptions(),
           );
           let count = 0;
           let ended = false;
@@ -275,36 +295,49 @@ export class GrpcBackend implements TeiBackend {
     }
   }
 
+  /**
+   * One EmbedStream call for the batch, made on HTTP/2 directly (grpc-h2.ts): the requests written as one body
+   * (encodeEmbedStreamBody), each response's floats copied into place as its DATA arrives.
+   */
   async embed(batch: EmbedBatch, signal?: AbortSignal): Promise<EmbedBatchResult> {
     const rows = batch.texts.length;
     if (rows === 0) {
       if (signal?.aborted) throw abortError(signal);
       return { rows: 0, dim: 0, vectors: new Float32Array(0), tokens: 0, timings: timingsOf(undefined) };
     }
-    const template = embedTemplate(batch);
-    const reqs = batch.texts.map((inputs) => ({ ...template, inputs }));
     let vectors: Float32Array | undefined;
     let dim = 0;
+    let received = 0;
     const acc = new MetaAccumulator();
     const protocol = (what: string) =>
       new BackendError('ROUTER_ERR_BACKEND_PROTOCOL', this.url, `EmbedStream: ${what}`);
-    const received = await this.bidi(
-      this.embedStream,
-      reqs,
-      signal,
-      (res, i) => {
-        if (i >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
-        if (vectors === undefined) {
-          dim = res.embeddings.length;
-          vectors = new Float32Array(rows * dim);
-        } else if (res.embeddings.length !== dim) {
-          throw protocol(`response ${i} has ${res.embeddings.length} values, response 0 has ${dim}`);
-        }
-        vectors.set(res.embeddings, i * dim);
-        acc.add(metaFromGrpc(res.metadata));
-      },
-      batch.deadline,
-    );
+    const reader = new GrpcFrameReader((buf, start, end) => {
+      if (received >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
+      const scan = scanEmbedResponse(buf, start, end);
+      if (vectors === undefined) {
+        dim = scan.total;
+        vectors = new Float32Array(rows * dim);
+      } else if (scan.total !== dim) {
+        throw protocol(`response ${received} has ${scan.total} values, response 0 has ${dim}`);
+      }
+      copyEmbeddings(buf, scan, vectors, received * dim);
+      acc.add(metaFromGrpc(scan.metadata));
+      received++;
+    }, MAX_RESPONSE_BYTES);
+    const body = encodeEmbedStreamBody(batch);
+    const client = this.h2[this.nextH2];
+    this.nextH2 = (this.nextH2 + 1) % this.h2.length;
+    await this.run(signal, async (scope) => {
+      await client.call({
+        path: '/tei.v1.Embed/EmbedStream',
+        metadata: this.headers(),
+        body,
+        deadline: this.deadline(batch.deadline),
+        signal: scope.signal,
+        onData: (chunk) => reader.push(chunk),
+      });
+      reader.end();
+    });
     if (received !== rows || vectors === undefined) {
       throw protocol(`the stream ended after ${received} of ${rows} responses`);
     }
@@ -387,5 +420,6 @@ export class GrpcBackend implements TeiBackend {
 
   async close(): Promise<void> {
     for (const c of this.clients) c.close();
+    for (const c of this.h2) c.close();
   }
 }

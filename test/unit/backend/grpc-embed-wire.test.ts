@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { loadProtos } from '../../../src/proto/load.js';
-import { decodeEmbedResponse } from '../../../src/backend/grpc-embed-wire.js';
+import { decodeEmbedResponse, encodeEmbedStreamBody } from '../../../src/backend/grpc-embed-wire.js';
+import { GrpcFrameReader } from '../../../src/backend/grpc-frames.js';
 import { embedTemplate } from '../../../src/backend/grpc-messages.js';
 
 type Codec = {
@@ -85,5 +87,129 @@ describe('EmbedRequest encoding', () => {
     const back = embedStream.requestDeserialize(embedStream.requestSerialize({ ...m, inputs: 'a' }));
     assert.equal(back.dimensions, 16);
     assert.equal(back.prompt_name, 'query');
+  });
+});
+
+/** gRPC framing of one message (not compressed). */
+function frame(msg: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([head, msg]);
+}
+
+describe('encodeEmbedStreamBody: the EmbedStream body in one buffer', () => {
+  const batchArb = fc.record({
+    texts: fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { maxLength: 20 }),
+    truncate: fc.boolean(),
+    direction: fc.constantFrom('Left' as const, 'Right' as const),
+    normalize: fc.boolean(),
+    dimensions: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    promptName: fc.option(fc.string({ unit: 'grapheme', maxLength: 12 })),
+  });
+
+  it('property: the bytes protobufjs writes for each EmbedRequest (as embedTemplate sets it), each framed', () => {
+    fc.assert(
+      fc.property(batchArb, (batch) => {
+        const expected = Buffer.concat(
+          batch.texts.map((inputs) =>
+            frame(embedStream.requestSerialize({ ...embedTemplate(batch), inputs })),
+          ),
+        );
+        assert.deepEqual(encodeEmbedStreamBody(batch), expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a text with a lone surrogate goes as U+FFFD, and a long text gets a multi-byte length', () => {
+    const long = 'x'.repeat(300);
+    const body = encodeEmbedStreamBody({
+      texts: ['a\ud800b', long],
+      truncate: true,
+      direction: 'Right',
+      normalize: false,
+      dimensions: null,
+      promptName: null,
+    });
+    const messages: Record<string, unknown>[] = [];
+    const reader = new GrpcFrameReader(
+      (buf, start, end) =>
+        messages.push(embedStream.requestDeserialize(Buffer.from(buf.subarray(start, end)))),
+      1 << 20,
+    );
+    reader.push(body);
+    reader.end();
+    assert.deepEqual(
+      messages.map((m) => m.inputs),
+      ['a\ufffdb', long],
+    );
+    assert.equal(messages[0].truncate, true);
+    assert.equal(messages[0].normalize, false);
+  });
+});
+
+describe('GrpcFrameReader: gRPC messages out of DATA chunks', () => {
+  it('property: any messages, cut into chunks anywhere, come out whole and in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }),
+        (messages, cuts) => {
+          const body = Buffer.concat(messages.map(frame));
+          const got: Uint8Array[] = [];
+          const reader = new GrpcFrameReader((buf, start, end) => got.push(buf.slice(start, end)), 1 << 20);
+          let pos = 0;
+          for (let i = 0; pos < body.length; i++) {
+            const n = cuts[i % cuts.length];
+            reader.push(body.subarray(pos, pos + n));
+            pos += n;
+          }
+          reader.end();
+          assert.deepEqual(
+            got.map((m) => Buffer.from(m)),
+            messages.map((m) => Buffer.from(m)),
+          );
+          assert.equal(
+            reader.bytes,
+            messages.reduce((s, m) => s + m.length, 0),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a message inside one chunk is handed over in place, not copied', () => {
+    const body = frame(Buffer.from('hello'));
+    let seen: Uint8Array | undefined;
+    new GrpcFrameReader((buf) => (seen = buf), 100).push(body);
+    assert.equal(seen, body);
+  });
+
+  it('refuses a compressed message, an unknown flag, more than maxBytes, and a body ending inside a message', () => {
+    const compressed = frame(Buffer.from('x'));
+    compressed[0] = 1;
+    assert.throws(
+      () => new GrpcFrameReader(() => undefined, 100).push(compressed),
+      /compressed gRPC message/,
+    );
+    compressed[0] = 7;
+    assert.throws(
+      () => new GrpcFrameReader(() => undefined, 100).push(compressed),
+      /bad gRPC message flag 7/,
+    );
+    assert.throws(
+      () =>
+        new GrpcFrameReader(() => undefined, 10).push(
+          Buffer.concat([frame(Buffer.alloc(6)), frame(Buffer.alloc(6))]),
+        ),
+      /over 10 bytes/,
+    );
+    const cut = new GrpcFrameReader(() => undefined, 100);
+    cut.push(frame(Buffer.from('hello')).subarray(0, 7));
+    assert.throws(() => cut.end(), /ended inside a message/);
+    const header = new GrpcFrameReader(() => undefined, 100);
+    header.push(Buffer.from([0, 0]));
+    assert.throws(() => header.end(), /ended inside a message/);
   });
 });
