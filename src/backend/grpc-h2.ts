@@ -130,15 +130,24 @@ export class GrpcH2Client {
     if (this.closed) return Promise.reject(grpcCallError(Status.UNAVAILABLE, 'the client is closed'));
     if (c.signal.aborted) return Promise.reject(grpcCallError(Status.CANCELLED, 'Cancelled on client'));
     return new Promise<void>((resolve, reject) => {
-      const session = this.open();
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': c.path,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'grpc-timeout': grpcTimeout(c.deadline - Date.now()),
-        ...c.metadata,
-      });
+      let session: http2.ClientHttp2Session;
+      let stream: http2.ClientHttp2Stream;
+      try {
+        session = this.open();
+        stream = session.request({
+          ':method': 'POST',
+          ':path': c.path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': grpcTimeout(c.deadline - Date.now()),
+          ...c.metadata,
+        });
+      } catch (err) {
+        // a session closing under us (between its GOAWAY and our noticing): the next call opens a new one
+        this.session = undefined;
+        reject(grpcCallError(Status.UNAVAILABLE, (err as Error).message));
+        return;
+      }
       this.track(1, session);
       let settled = false;
       let httpStatus: number | undefined;
