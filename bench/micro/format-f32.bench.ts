@@ -13,15 +13,10 @@
 import { pathToFileURL } from 'node:url';
 
 import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
-import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
-import type { RowPairTiming } from './timing.js';
+import { embeddingRows, numbersArg, pairTable, timeGrid } from './timing.js';
+import type { GridResult } from './timing.js';
 
-export interface FormatF32Case extends RowPairTiming {
-  name: string;
-  rows: number;
-  dim: number;
-  textBytes: number;
-}
+export type FormatF32Case = GridResult<{ textBytes: number }>;
 
 export interface FormatF32Result {
   bench: 'format-f32';
@@ -38,26 +33,16 @@ export function run(
   const status = nativeStatus();
   const js = jsImpl.formatF32Rows;
   const nat = nativeImpl?.formatF32Rows ?? null;
-  const cases: FormatF32Case[] = [];
-  for (const dim of dims) {
-    for (const rows of rowsList) {
-      const data = embeddingRows(rows, dim, rows * 31 + dim);
-      const textBytes = (nat ?? js)(data, dim).length;
-      const t = timePair(() => js(data, dim), nat && (() => nat(data, dim)), {
-        budgetMs,
-        batchMs: 5,
-        minRounds: 3,
-        maxRounds: 400,
-      });
-      cases.push({
-        name: `${rows}x${dim}`,
-        rows,
-        dim,
-        textBytes,
-        ...perRow(t, rows, textBytes),
-      });
-    }
-  }
+  const cases = timeGrid(rowsList, dims, budgetMs, (rows, dim) => {
+    const data = embeddingRows(rows, dim, rows * 31 + dim);
+    const textBytes = (nat ?? js)(data, dim).length;
+    return {
+      js: () => js(data, dim),
+      native: nat && (() => nat(data, dim)),
+      bytes: textBytes,
+      fields: { textBytes },
+    };
+  });
   return {
     bench: 'format-f32',
     native: status.loaded,

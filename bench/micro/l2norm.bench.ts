@@ -13,15 +13,10 @@
 import { pathToFileURL } from 'node:url';
 
 import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
-import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
-import type { RowPairTiming } from './timing.js';
+import { embeddingRows, numbersArg, pairTable, timeGrid } from './timing.js';
+import type { GridResult } from './timing.js';
 
-export interface L2NormCase extends RowPairTiming {
-  name: string;
-  rows: number;
-  dim: number;
-  bytes: number;
-}
+export type L2NormCase = GridResult<{ bytes: number }>;
 
 export interface L2NormResult {
   bench: 'l2norm';
@@ -38,27 +33,17 @@ export function run(
   const status = nativeStatus();
   const js = jsImpl.l2NormalizeRows;
   const nat = nativeImpl?.l2NormalizeRows ?? null;
-  const cases: L2NormCase[] = [];
-  for (const dim of dims) {
-    for (const rows of rowsList) {
-      const base = embeddingRows(rows, dim, rows * 7919 + dim);
-      const jsData = base.slice();
-      const natData = base.slice();
-      const t = timePair(() => js(jsData, dim), nat && (() => nat(natData, dim)), {
-        budgetMs,
-        batchMs: 5,
-        minRounds: 3,
-        maxRounds: 400,
-      });
-      cases.push({
-        name: `${rows}x${dim}`,
-        rows,
-        dim,
-        bytes: base.byteLength,
-        ...perRow(t, rows, base.byteLength),
-      });
-    }
-  }
+  const cases = timeGrid(rowsList, dims, budgetMs, (rows, dim) => {
+    const base = embeddingRows(rows, dim, rows * 7919 + dim);
+    const jsData = base.slice();
+    const natData = base.slice();
+    return {
+      js: () => js(jsData, dim),
+      native: nat && (() => nat(natData, dim)),
+      bytes: base.byteLength,
+      fields: { bytes: base.byteLength },
+    };
+  });
   return {
     bench: 'l2norm',
     native: status.loaded,

@@ -13,15 +13,10 @@
 import { pathToFileURL } from 'node:url';
 
 import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
-import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
-import type { RowPairTiming } from './timing.js';
+import { embeddingRows, numbersArg, pairTable, timeGrid } from './timing.js';
+import type { GridResult } from './timing.js';
 
-export interface ParseF32Case extends RowPairTiming {
-  name: string;
-  rows: number;
-  dim: number;
-  bodyBytes: number;
-}
+export type ParseF32Case = GridResult<{ bodyBytes: number }>;
 
 export interface ParseF32Result {
   bench: 'parse-f32';
@@ -39,27 +34,17 @@ export function run(
   const format = (nativeImpl ?? jsImpl).formatF32Rows;
   const js = jsImpl.parseF32Rows;
   const nat = nativeImpl?.parseF32Rows ?? null;
-  const cases: ParseF32Case[] = [];
-  for (const dim of dims) {
-    for (const rows of rowsList) {
-      const body = format(embeddingRows(rows, dim, rows * 31 + dim), dim);
-      const check = js(body);
-      if (check.rows !== rows || check.dim !== dim) throw new Error(`bad body for ${rows}x${dim}`);
-      const t = timePair(() => js(body), nat && (() => nat(body)), {
-        budgetMs,
-        batchMs: 5,
-        minRounds: 3,
-        maxRounds: 400,
-      });
-      cases.push({
-        name: `${rows}x${dim}`,
-        rows,
-        dim,
-        bodyBytes: body.length,
-        ...perRow(t, rows, body.length),
-      });
-    }
-  }
+  const cases = timeGrid(rowsList, dims, budgetMs, (rows, dim) => {
+    const body = format(embeddingRows(rows, dim, rows * 31 + dim), dim);
+    const check = js(body);
+    if (check.rows !== rows || check.dim !== dim) throw new Error(`bad body for ${rows}x${dim}`);
+    return {
+      js: () => js(body),
+      native: nat && (() => nat(body)),
+      bytes: body.length,
+      fields: { bodyBytes: body.length },
+    };
+  });
   return {
     bench: 'parse-f32',
     native: status.loaded,

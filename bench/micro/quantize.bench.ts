@@ -14,19 +14,12 @@ import { pathToFileURL } from 'node:url';
 
 import type { QuantizedDtype } from '../../src/codec/output-dtype.js';
 import { jsImpl, nativeImpl, nativeStatus } from '../../src/native/index.js';
-import { embeddingRows, numbersArg, pairTable, perRow, timePair } from './timing.js';
-import type { RowPairTiming } from './timing.js';
+import { embeddingRows, numbersArg, pairTable, timeGrid } from './timing.js';
+import type { GridResult } from './timing.js';
 
 const DTYPES: readonly QuantizedDtype[] = ['float16', 'int8', 'uint8', 'binary'];
 
-export interface QuantizeCase extends RowPairTiming {
-  name: string;
-  dtype: QuantizedDtype;
-  rows: number;
-  dim: number;
-  inputBytes: number;
-  outputBytes: number;
-}
+export type QuantizeCase = GridResult<{ dtype: QuantizedDtype; inputBytes: number; outputBytes: number }>;
 
 export interface QuantizeResult {
   bench: 'quantize';
@@ -44,31 +37,17 @@ export function run(
   const status = nativeStatus();
   const quantizeRows = jsImpl.quantizeRows;
   const nat = nativeImpl?.quantizeRows ?? null;
-  const cases: QuantizeCase[] = [];
-  for (const dim of dims) {
-    for (const rows of rowsList) {
-      const data = embeddingRows(rows, dim, rows * 31 + dim);
-      const inputBytes = data.byteLength;
-      for (const dtype of dtypes) {
-        const outputBytes = quantizeRows(data, dim, dtype).length;
-        const t = timePair(() => quantizeRows(data, dim, dtype), nat && (() => nat(data, dim, dtype)), {
-          budgetMs,
-          batchMs: 5,
-          minRounds: 3,
-          maxRounds: 400,
-        });
-        cases.push({
-          name: `${dtype} ${rows}x${dim}`,
-          dtype,
-          rows,
-          dim,
-          inputBytes,
-          outputBytes,
-          ...perRow(t, rows, inputBytes),
-        });
-      }
-    }
-  }
+  const cases = timeGrid(rowsList, dims, budgetMs, (rows, dim) => {
+    const data = embeddingRows(rows, dim, rows * 31 + dim);
+    const inputBytes = data.byteLength;
+    return dtypes.map((dtype) => ({
+      name: `${dtype} ${rows}x${dim}`,
+      js: () => quantizeRows(data, dim, dtype),
+      native: nat && (() => nat(data, dim, dtype)),
+      bytes: inputBytes,
+      fields: { dtype, inputBytes, outputBytes: quantizeRows(data, dim, dtype).length },
+    }));
+  });
   return {
     bench: 'quantize',
     native: status.loaded,

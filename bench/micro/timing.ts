@@ -216,3 +216,38 @@ export function pairTable<C extends RowPairTiming & { name: string }>(
     ]),
   );
 }
+
+/** One case of a native-vs-JS grid: the two calls to time, the bytes one call handles (for MB/s), its own fields. */
+export interface GridCase<X extends object> {
+  /** Default `${rows}x${dim}`. */
+  name?: string;
+  js: () => unknown;
+  native: (() => unknown) | null;
+  bytes: number;
+  fields: X;
+}
+
+export type GridResult<X extends object> = X & RowPairTiming & { name: string; rows: number; dim: number };
+
+/**
+ * Times every case of a rows × dims grid side by side (timePair: 5 ms batches, 3 to 400 rounds within `budgetMs`
+ * each), with ns per row and MB/s of each case's bytes. `setup` builds the case(s) of one shape.
+ */
+export function timeGrid<X extends object>(
+  rowsList: readonly number[],
+  dims: readonly number[],
+  budgetMs: number,
+  setup: (rows: number, dim: number) => GridCase<X> | GridCase<X>[],
+): GridResult<X>[] {
+  const out: GridResult<X>[] = [];
+  for (const dim of dims) {
+    for (const rows of rowsList) {
+      const made = setup(rows, dim);
+      for (const c of Array.isArray(made) ? made : [made]) {
+        const t = timePair(c.js, c.native, { budgetMs, batchMs: 5, minRounds: 3, maxRounds: 400 });
+        out.push({ ...c.fields, name: c.name ?? `${rows}x${dim}`, rows, dim, ...perRow(t, rows, c.bytes) });
+      }
+    }
+  }
+  return out;
+}

@@ -13,8 +13,9 @@ import { createBackend } from '../../src/backend/index.js';
 import { BackendError, TeiBackendError } from '../../src/backend/errors.js';
 import { GrpcFrameReader } from '../../src/backend/grpc-frames.js';
 import { grpcTimeout } from '../../src/backend/grpc-h2.js';
-import type { EmbedBatch, TeiBackend } from '../../src/backend/types.js';
+import type { TeiBackend } from '../../src/backend/types.js';
 import { loadProtos } from '../../src/proto/load.js';
+import { embedBatch } from '../helpers/sim.js';
 
 type Codec = {
   requestDeserialize: (b: Buffer) => Record<string, unknown>;
@@ -46,17 +47,7 @@ interface Seen {
 
 type Handler = (seen: Seen) => void | Promise<void>;
 
-function batch(texts: string[], over: Partial<EmbedBatch> = {}): EmbedBatch {
-  return {
-    texts,
-    truncate: true,
-    direction: 'Right',
-    normalize: true,
-    dimensions: null,
-    promptName: null,
-    ...over,
-  };
-}
+const batch = embedBatch;
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof BackendError, String(e));

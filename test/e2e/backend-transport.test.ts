@@ -8,17 +8,9 @@ import net from 'node:net';
 import { createBackend } from '../../src/backend/index.js';
 import { BackendError, TeiBackendError } from '../../src/backend/errors.js';
 import type { HttpBackend } from '../../src/backend/http.js';
-import type { EmbedBatch } from '../../src/backend/types.js';
-import { sim } from '../helpers/sim.js';
+import { embedBatch, sim } from '../helpers/sim.js';
 
-const batch = (texts: string[]): EmbedBatch => ({
-  texts,
-  truncate: true,
-  direction: 'Right',
-  normalize: true,
-  dimensions: null,
-  promptName: null,
-});
+const batch = (texts: string[]) => embedBatch(texts);
 
 const SLOW = { batchBaseMs: 300, perTokenUs: 0, padded: false };
 

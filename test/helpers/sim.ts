@@ -10,6 +10,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { startSim } from '../../src/sim/index.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import type { SimOptions } from '../../src/sim/options.js';
+import type { EmbedBatch } from '../../src/backend/types.js';
 import { writeBertTokenizerJson, readBertVocab } from '../../src/tokenizer/fixture.js';
 import { clientConstructor } from '../../src/proto/load.js';
 
@@ -160,4 +161,17 @@ export function norm(v: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   return Math.sqrt(s);
+}
+
+/** A dense backend batch of `texts`: truncated, normalised, right-truncation, no dimensions or prompt; `over` wins. */
+export function embedBatch(texts: string[], over: Partial<EmbedBatch> = {}): EmbedBatch {
+  return {
+    texts,
+    truncate: true,
+    direction: 'Right',
+    normalize: true,
+    dimensions: null,
+    promptName: null,
+    ...over,
+  };
 }
