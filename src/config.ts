@@ -404,7 +404,7 @@ export const KEYS: readonly KeySpec[] = [
     path: 'backend.identity_header',
     type: 'string',
     default: undefined,
-    doc: 'Header that carries the client identity to backends on forwarded (non-batched) calls',
+    doc: 'Header that carries the client identity to backends on forwarded (non-batched) calls (an HTTP header name; not one the router sets itself, such as authorization, traceparent, te or grpc-*)',
   },
 ];
 
@@ -440,6 +440,32 @@ export function flagName(path: string): string {
 
 function bad(message: string): RouterError {
   return new RouterError('ROUTER_ERR_CONFIG', message);
+}
+
+/** Headers a backend call sets itself, or that HTTP/2 forbids on a request: not usable as a custom header. */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'host',
+  'content-type',
+  'content-length',
+  'authorization',
+  'traceparent',
+]);
+
+/** A custom header's name must be an HTTP token (RFC 9110), and not one the router or HTTP/2 owns. */
+function checkHeaderName(key: string, name: string): void {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw bad(`${key}: "${name}" is not an HTTP header name (letters, digits and !#$%&'*+.^_\`|~- only)`);
+  }
+  const lower = name.toLowerCase();
+  if (RESERVED_HEADERS.has(lower) || lower.startsWith('grpc-')) {
+    throw bad(`${key}: "${name}" is a header the router sets itself or HTTP/2 forbids; choose another name`);
+  }
 }
 
 export type KeyValue = string | number | boolean | string[];
@@ -795,6 +821,8 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
   if ((backendTls.certPath === undefined) !== (backendTls.keyPath === undefined)) {
     throw bad('backend.tls.cert_path and backend.tls.key_path must be set together');
   }
+  const identityHeader = get<string | undefined>('backend.identity_header');
+  if (identityHeader !== undefined) checkHeaderName('backend.identity_header', identityHeader);
   for (const a of authz) {
     for (const m of a.models) {
       if (models.length > 0 && !names.has(m)) throw bad(`authz "${a.name}": model "${m}" is not configured`);
@@ -820,7 +848,7 @@ export function loadConfig(inputs: ConfigInputs = {}): RouterConfig {
       timeoutMs: get('backend.timeout_ms'),
       infoRefreshMs: get('backend.info_refresh_ms'),
       tls: backendTls,
-      identityHeader: get('backend.identity_header'),
+      identityHeader,
     },
     tls: {
       listeners: resolveTls(values),

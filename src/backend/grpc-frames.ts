@@ -17,11 +17,13 @@ export class GrpcFrameReader {
   bytes = 0;
 
   /**
-   * @param maxBytes bound on the bytes of all messages together: a peer cannot make the reader allocate past it.
+   * @param maxBytes bound on the bytes of all messages together.
+   * @param maxMessageBytes bound on one message: a 5-byte header cannot make the reader allocate more.
    */
   constructor(
     private readonly onMessage: OnMessage,
     private readonly maxBytes: number,
+    private readonly maxMessageBytes = maxBytes,
   ) {}
 
   /** Consumes one chunk; throws (and must not be fed again) on a compressed or oversized message. */
@@ -83,6 +85,9 @@ export class GrpcFrameReader {
       );
     }
     const length = ((buf[at + 1] << 24) >>> 0) + (buf[at + 2] << 16) + (buf[at + 3] << 8) + buf[at + 4];
+    if (length > this.maxMessageBytes) {
+      throw new Error(`a gRPC message of ${length} bytes is over the ${this.maxMessageBytes}-byte limit`);
+    }
     this.bytes += length;
     if (this.bytes > this.maxBytes) {
       throw new Error(`the gRPC response is over ${this.maxBytes} bytes`);

@@ -7,9 +7,10 @@
  *
  * What it keeps of gRPC over HTTP/2: `content-type: application/grpc`, `te: trailers`, the deadline as
  * `grpc-timeout` and enforced here too, cancellation as RST_STREAM(CANCEL), trailers-only answers, a non-200 HTTP
- * status mapped as the gRPC spec says, `grpc-message` percent-decoded. Failures reject as grpc-js ServiceError-shaped
- * errors (`code`, `details`), so that grpc-errors.ts maps both clients alike: a connection that cannot be made or is
- * lost, and a stream reset by the peer, are UNAVAILABLE (as grpc-js reports them).
+ * status mapped as the gRPC spec says (a gRPC status, when there is one, wins), `grpc-message` percent-decoded, a
+ * refused stream tried once more on a new session. Failures reject as grpc-js ServiceError-shaped errors (`code`,
+ * `details`) with the codes grpc-js gives (streamEnd), so that grpc-errors.ts maps both clients alike: a connection
+ * that cannot be made or is lost is UNAVAILABLE; a stream the server resets or ends without a status is not.
  *
  * One HTTP/2 session per client, opened on first use and again after it closes or the peer sends GOAWAY. The session
  * keeps the process alive only while a call is in flight.
@@ -67,6 +68,35 @@ function percentDecode(s: string): string {
   }
 }
 
+/**
+ * Why a stream ended without a gRPC status, as grpc-js reports it: a connection that failed or was lost is
+ * UNAVAILABLE (the replica, not the request); a reset by the server is mapped from its RST_STREAM code, and a stream
+ * that simply ended without a status is INTERNAL (a protocol error of the server).
+ */
+function streamEnd(
+  rst: number,
+  connectionLost: boolean,
+  cause: (Error & { code?: string }) | undefined,
+): Error {
+  const c = http2.constants;
+  // an error of the session or socket (refused, TLS, reset, a pending stream cancelled), not of this stream
+  if (cause && cause.code !== 'ERR_HTTP2_STREAM_ERROR')
+    return grpcCallError(Status.UNAVAILABLE, cause.message);
+  if (connectionLost) return grpcCallError(Status.UNAVAILABLE, 'Connection dropped');
+  switch (rst) {
+    case c.NGHTTP2_NO_ERROR:
+      return grpcCallError(Status.INTERNAL, 'the stream ended without a gRPC status');
+    case c.NGHTTP2_CANCEL:
+      return grpcCallError(Status.CANCELLED, 'Call cancelled by the server');
+    case c.NGHTTP2_ENHANCE_YOUR_CALM:
+      return grpcCallError(Status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
+    case c.NGHTTP2_INADEQUATE_SECURITY:
+      return grpcCallError(Status.PERMISSION_DENIED, 'Protocol not secure enough');
+    default:
+      return grpcCallError(Status.INTERNAL, `Received RST_STREAM with code ${rst}`);
+  }
+}
+
 function header(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -106,16 +136,19 @@ export class GrpcH2Client {
     if (current && !current.closed && !current.destroyed) return current;
     const tls = this.tls;
     const session = http2.connect(this.origin, tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {});
+    // held open only while calls are in flight (track)
+    session.unref();
     // a session's failure reaches its streams, which report it; without a listener it would end the process
     session.on('error', () => undefined);
-    const forget = () => {
-      if (this.session === session) this.session = undefined;
-    };
-    session.once('close', forget);
+    session.once('close', () => this.forget(session));
     // the peer is going away: calls in flight finish, new ones open a new session
-    session.once('goaway', forget);
+    session.once('goaway', () => this.forget(session));
     this.session = session;
     return session;
+  }
+
+  private forget(session: http2.ClientHttp2Session): void {
+    if (this.session === session) this.session = undefined;
   }
 
   /** Holds the process open while calls are in flight, and only then. */
@@ -127,10 +160,18 @@ export class GrpcH2Client {
   }
 
   call(c: GrpcH2Call): Promise<void> {
+    return this.attempt(c, true);
+  }
+
+  /**
+   * One try of a call. A stream the server refuses before answering (RST_STREAM REFUSED_STREAM: it did not process
+   * it, e.g. while going away) is tried once more on a new session, as grpc-js does.
+   */
+  private attempt(c: GrpcH2Call, mayRetry: boolean): Promise<void> {
     if (this.closed) return Promise.reject(grpcCallError(Status.UNAVAILABLE, 'the client is closed'));
     if (c.signal.aborted) return Promise.reject(grpcCallError(Status.CANCELLED, 'Cancelled on client'));
     return new Promise<void>((resolve, reject) => {
-      let session: http2.ClientHttp2Session;
+      let session: http2.ClientHttp2Session | undefined;
       let stream: http2.ClientHttp2Stream;
       try {
         session = this.open();
@@ -143,23 +184,31 @@ export class GrpcH2Client {
           ...c.metadata,
         });
       } catch (err) {
-        // a session closing under us (between its GOAWAY and our noticing): the next call opens a new one
-        this.session = undefined;
-        reject(grpcCallError(Status.UNAVAILABLE, (err as Error).message));
+        const e = err as Error & { code?: string };
+        // node destroys a session whose request it refuses: the next call opens a new one
+        if (session && (session.closed || session.destroyed)) this.forget(session);
+        // a header HTTP/2 does not allow is this call's fault; otherwise the session was closing under us (between
+        // its GOAWAY and our noticing)
+        const local = /^ERR(_HTTP2)?_INVALID/.test(e.code ?? '') || !(session?.closed || session?.destroyed);
+        reject(grpcCallError(local ? Status.INTERNAL : Status.UNAVAILABLE, e.message));
         return;
       }
-      this.track(1, session);
+      const owner = session;
+      this.track(1, owner);
       let settled = false;
+      let received = 0;
       let httpStatus: number | undefined;
       let grpcStatus: number | undefined;
       let grpcMessage = '';
-      const settle = (err?: Error) => {
+      let streamError: (Error & { code?: string }) | undefined;
+      const settle = (err?: Error, retry?: boolean) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         c.signal.removeEventListener('abort', onAbort);
-        this.track(-1, session);
-        if (err) reject(err);
+        this.track(-1, owner);
+        if (retry) resolve(this.attempt(c, false));
+        else if (err) reject(err);
         else resolve();
       };
       const fail = (err: Error) => {
@@ -184,35 +233,40 @@ export class GrpcH2Client {
       });
       stream.on('trailers', readStatus);
       stream.on('data', (chunk: Buffer) => {
-        if (settled) return;
+        // the body of a non-200 answer (a proxy's error page) is not gRPC
+        if (settled || httpStatus !== 200) return;
+        received += chunk.length;
         try {
           c.onData(chunk);
         } catch (err) {
           fail(err as Error);
         }
       });
-      stream.on('error', (err: Error) => fail(grpcCallError(Status.UNAVAILABLE, err.message)));
+      // decided at 'close', which always follows
+      stream.on('error', (err: Error) => (streamError = err));
       stream.on('close', () => {
         if (settled) return;
-        if (httpStatus !== undefined && httpStatus !== 200) {
-          settle(
-            grpcCallError(
-              statusOfHttp(httpStatus),
-              `Received HTTP status code ${httpStatus}${grpcMessage ? `: ${grpcMessage}` : ''}`,
-            ),
-          );
-        } else if (grpcStatus === undefined) {
-          settle(
-            grpcCallError(
-              Status.UNAVAILABLE,
-              `the stream closed without a gRPC status (RST_STREAM code ${stream.rstCode ?? 'none'})`,
-            ),
-          );
-        } else if (grpcStatus !== Status.OK) {
-          settle(grpcCallError(grpcStatus, grpcMessage));
-        } else {
-          settle();
+        // a gRPC status wins over the HTTP status, as in grpc-js
+        if (grpcStatus !== undefined) {
+          settle(grpcStatus === Status.OK ? undefined : grpcCallError(grpcStatus, grpcMessage));
+          return;
         }
+        if (httpStatus !== undefined && httpStatus !== 200) {
+          settle(grpcCallError(statusOfHttp(httpStatus), `Received HTTP status code ${httpStatus}`));
+          return;
+        }
+        const rst = stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
+        if (rst === http2.constants.NGHTTP2_REFUSED_STREAM) {
+          // not processed by the server: the session is going away, or is not one to use now
+          this.forget(owner);
+          if (!owner.closed && !owner.destroyed) owner.close();
+          settle(
+            grpcCallError(Status.UNAVAILABLE, 'Stream refused by server'),
+            mayRetry && received === 0 && !c.signal.aborted,
+          );
+          return;
+        }
+        settle(streamEnd(rst, owner.destroyed, streamError));
       });
       stream.end(c.body);
     });

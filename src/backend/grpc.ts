@@ -68,8 +68,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
 };
 
-/** Bound on one EmbedStream answer, all messages together (as grpc-js's receive limit bounds each message). */
+/** Bounds on one EmbedStream answer: all messages together, and one message (one vector of up to 4M floats). */
 const MAX_RESPONSE_BYTES = 1 << 30;
+const MAX_MESSAGE_BYTES = 16 << 20;
 
 /** How much later than the request's deadline a backend call's own gRPC deadline is set. */
 const DEADLINE_GRACE_MS = 50;
@@ -311,19 +312,23 @@ export class GrpcBackend implements TeiBackend {
     const acc = new MetaAccumulator();
     const protocol = (what: string) =>
       new BackendError('ROUTER_ERR_BACKEND_PROTOCOL', this.url, `EmbedStream: ${what}`);
-    const reader = new GrpcFrameReader((buf, start, end) => {
-      if (received >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
-      const scan = scanEmbedResponse(buf, start, end);
-      if (vectors === undefined) {
-        dim = scan.total;
-        vectors = new Float32Array(rows * dim);
-      } else if (scan.total !== dim) {
-        throw protocol(`response ${received} has ${scan.total} values, response 0 has ${dim}`);
-      }
-      copyEmbeddings(buf, scan, vectors, received * dim);
-      acc.add(metaFromGrpc(scan.metadata));
-      received++;
-    }, MAX_RESPONSE_BYTES);
+    const reader = new GrpcFrameReader(
+      (buf, start, end) => {
+        if (received >= rows) throw protocol(`more than ${rows} responses for ${rows} requests`);
+        const scan = scanEmbedResponse(buf, start, end);
+        if (vectors === undefined) {
+          dim = scan.total;
+          vectors = new Float32Array(rows * dim);
+        } else if (scan.total !== dim) {
+          throw protocol(`response ${received} has ${scan.total} values, response 0 has ${dim}`);
+        }
+        copyEmbeddings(buf, scan, vectors, received * dim);
+        acc.add(metaFromGrpc(scan.metadata));
+        received++;
+      },
+      MAX_RESPONSE_BYTES,
+      MAX_MESSAGE_BYTES,
+    );
     const body = encodeEmbedStreamBody(batch);
     const client = this.h2[this.nextH2];
     this.nextH2 = (this.nextH2 + 1) % this.h2.length;

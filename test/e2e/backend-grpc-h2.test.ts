@@ -167,20 +167,20 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
     });
   });
 
-  it('an HTTP error status, a reset stream and a lost connection are UNAVAILABLE', async () => {
+  it('an HTTP error status (with or without a body) and a lost connection are UNAVAILABLE', async () => {
     handler = ({ stream }) => stream.respond({ ':status': 503 }, { endStream: true });
     await assert.rejects(
       backend.embed(batch(['x'])),
       isCode('ROUTER_ERR_BACKEND_UNAVAILABLE', /HTTP status code 503/),
     );
+    // a proxy's error page is not parsed as gRPC
     handler = ({ stream }) => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-      stream.write(response(0));
-      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      stream.respond({ ':status': 502, 'content-type': 'text/html' });
+      stream.end('<html><body>Bad gateway</body></html>');
     };
     await assert.rejects(
-      backend.embed(batch(['x', 'y'])),
-      isCode('ROUTER_ERR_BACKEND_UNAVAILABLE', /without a gRPC status|RST_STREAM|stream/i),
+      backend.embed(batch(['x'])),
+      isCode('ROUTER_ERR_BACKEND_UNAVAILABLE', /HTTP status code 502/),
     );
     handler = ({ stream }) => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
@@ -189,6 +189,74 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
     };
     await assert.rejects(backend.embed(batch(['x', 'y'])), isCode('ROUTER_ERR_BACKEND_UNAVAILABLE'));
     // and the next call opens a new connection
+    handler = answer(1, 1000);
+    assert.equal((await backend.embed(batch(['x']))).rows, 1);
+  });
+
+  it("a gRPC status wins over the HTTP status: 429 with RESOURCE_EXHAUSTED is TEI's Overloaded", async () => {
+    handler = ({ stream }) =>
+      stream.respond(
+        {
+          ':status': 429,
+          'content-type': 'application/grpc',
+          'grpc-status': '8',
+          'grpc-message': 'Model is overloaded',
+        },
+        { endStream: true },
+      );
+    await assert.rejects(backend.embed(batch(['x'])), (e: unknown) => {
+      assert.ok(e instanceof TeiBackendError && e.errorType === 'Overloaded', String(e));
+      return true;
+    });
+  });
+
+  it('a stream the server resets or ends without a status is mapped as grpc-js maps it (not a dead replica)', async () => {
+    const reset = (code: number) => (seen: Seen) => {
+      seen.stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      seen.stream.write(response(0));
+      seen.stream.close(code);
+    };
+    handler = reset(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    await assert.rejects(
+      backend.embed(batch(['x', 'y'])),
+      isCode('ROUTER_ERR_BACKEND_PROTOCOL', /RST_STREAM with code 2/),
+    );
+    handler = ({ stream }) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.end(response(0));
+    };
+    await assert.rejects(
+      backend.embed(batch(['x'])),
+      isCode('ROUTER_ERR_BACKEND_PROTOCOL', /ended without a gRPC status/),
+    );
+    handler = reset(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    await assert.rejects(backend.embed(batch(['x', 'y'])), (e: unknown) => {
+      assert.ok(e instanceof TeiBackendError && e.errorType === 'Overloaded', String(e));
+      return true;
+    });
+  });
+
+  it('a stream refused before any answer is tried once more on a new session', async () => {
+    let refusals = 1;
+    handler = (seen) => {
+      if (refusals-- > 0) seen.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      else void answer(1, 1000)(seen);
+    };
+    const before = sessions;
+    assert.equal((await backend.embed(batch(['x']))).rows, 1);
+    assert.ok(sessions > before, 'the retry went on a new session');
+    refusals = 2;
+    await assert.rejects(backend.embed(batch(['x'])), isCode('ROUTER_ERR_BACKEND_UNAVAILABLE', /refused/));
+  });
+
+  it('a header HTTP/2 refuses fails the call as a protocol error (not a dead replica); others go on', async () => {
+    const bad = createBackend(url, { timeoutMs: 2000, extraHeaders: () => ({ 'x bad': 'v' }) });
+    try {
+      await assert.rejects(bad.embed(batch(['x'])), isCode('ROUTER_ERR_BACKEND_PROTOCOL', /header/i));
+      await assert.rejects(bad.embed(batch(['x'])), isCode('ROUTER_ERR_BACKEND_PROTOCOL', /header/i));
+    } finally {
+      await bad.close();
+    }
     handler = answer(1, 1000);
     assert.equal((await backend.embed(batch(['x']))).rows, 1);
   });
@@ -204,6 +272,15 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
         /compressed gRPC message/,
       ],
       [answer(1, 1000), /ended after 1 of 2 responses/],
+      [
+        ({ stream }) => {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+          const head = Buffer.alloc(5);
+          head.writeUInt32BE(0x7fffffff, 1); // a 2 GiB message announced: refused before any allocation
+          stream.end(head);
+        },
+        /over the 16777216-byte limit/,
+      ],
       [answer(3, 1000), /more than 2 responses/],
       [
         ({ stream }) => {

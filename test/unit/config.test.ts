@@ -100,6 +100,27 @@ backends = ["https://tei.internal:443"]
     );
   });
 
+  it('refuses a backend.identity_header that is not a header name, or one the router or HTTP/2 owns', () => {
+    const header = (v: string) =>
+      loadConfig({ file: file(`[backend]\nidentity_header = ${JSON.stringify(v)}\n`) });
+    assert.equal(header('X-Client-Identity').backend.identityHeader, 'X-Client-Identity');
+    assert.match(
+      configError(() => header('x client')),
+      /backend.identity_header: "x client" is not an HTTP header name/,
+    );
+    assert.match(
+      configError(() => header('')),
+      /is not an HTTP header name/,
+    );
+    for (const taken of ['connection', 'Authorization', 'te', 'grpc-timeout', 'traceparent']) {
+      assert.match(
+        configError(() => header(taken)),
+        /a header the router sets itself or HTTP\/2 forbids/,
+        taken,
+      );
+    }
+  });
+
   it('names bad values and their source', () => {
     assert.match(
       configError(() => loadConfig({ env: { TEI_ROUTER_HTTP_PORT: 'ninety' } })),
