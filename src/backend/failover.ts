@@ -52,7 +52,8 @@ export async function sendWithFailover<R>(o: FailoverOptions<R>): Promise<R> {
   for (let round = 0; ; round++) {
     const order = o.order();
     let allFull = order.length > 0;
-    let last: unknown = new RouterError('ROUTER_ERR_NO_BACKEND', 'no replica to send the batch to');
+    // (made only when needed: an error's stack costs microseconds on every batch otherwise)
+    let last: unknown;
     let next = 0;
     const attempt = async (view: BackendView, signal: AbortSignal): Promise<R> => {
       const done = o.load.start(view.index, o.tokens);
@@ -88,7 +89,9 @@ export async function sendWithFailover<R>(o: FailoverOptions<R>): Promise<R> {
     }
     // every replica was full: wait for room and go round again, within the deadline
     const wait = Math.min(REQUEUE_MAX_MS, REQUEUE_MIN_MS * 2 ** round);
-    if (!allFull || Date.now() + wait >= o.deadline) throw last;
+    if (!allFull || Date.now() + wait >= o.deadline) {
+      throw last ?? new RouterError('ROUTER_ERR_NO_BACKEND', 'no replica to send the batch to');
+    }
     await sleep(wait, o.signal).catch((err: unknown) => {
       throw abortReason(o.signal, err);
     });
