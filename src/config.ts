@@ -5,6 +5,7 @@
  * Unknown keys are an error naming the key and the file.
  */
 import { readFileSync } from 'node:fs';
+import { validateHeaderName } from 'node:http';
 import { parse as parseToml } from 'smol-toml';
 import { RouterError } from './errors.js';
 import { parseSanEntry, parseSubject } from './tls/identity.js';
@@ -457,9 +458,11 @@ const RESERVED_HEADERS = new Set([
   'traceparent',
 ]);
 
-/** A custom header's name must be an HTTP token (RFC 9110), and not one the router or HTTP/2 owns. */
+/** A custom header's name must be an HTTP token (RFC 9110, node's own check), and not one the router or HTTP/2 owns. */
 function checkHeaderName(key: string, name: string): void {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+  try {
+    validateHeaderName(name);
+  } catch {
     throw bad(`${key}: "${name}" is not an HTTP header name (letters, digits and !#$%&'*+.^_\`|~- only)`);
   }
   const lower = name.toLowerCase();

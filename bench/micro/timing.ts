@@ -167,7 +167,7 @@ export interface RowPairTiming extends PairTiming {
   nativeMBps: number | null;
 }
 
-export function perRow(t: PairTiming, rows: number, bytes: number): RowPairTiming {
+function perRow(t: PairTiming, rows: number, bytes: number): RowPairTiming {
   const mbps = (ns: number) => bytes / 1e6 / (ns / 1e9);
   return {
     ...t,

@@ -2,11 +2,11 @@
  * Direct codecs for the hot messages of tei.v1.Embed/EmbedStream, without protobufjs objects:
  *
  * - the request body: every EmbedRequest of a batch, each with gRPC's 5-byte length prefix, written into one buffer
- *   (`encodeEmbedStreamBody`; byte for byte what protobufjs writes for embedTemplate's message);
+ *   (`encodeEmbedStreamBody`; byte for byte what protobufjs wrote for the message grpc-js used to send);
  * - EmbedResponse: the packed `repeated float embeddings = 1` is copied byte for byte into place (one memcpy on
  *   little-endian hosts, aligned or not) instead of becoming a JS number[]. Accepts the unpacked form too (a proto3
  *   rule) and skips unknown fields. `scanEmbedResponse` finds the floats and reads the Metadata without copying;
- *   `decodeEmbedResponse` copies them into a Float32Array of their own.
+ *   `copyEmbeddings` copies them to their row of the output.
  *
  *   message EmbedRequest { string inputs = 1; bool truncate = 2; optional bool normalize = 3;
  *                          TruncationDirection truncation_direction = 4; optional string prompt_name = 5;
@@ -18,11 +18,6 @@
 import os from 'node:os';
 import type { GrpcMetadataMessage } from './metadata.js';
 import type { EmbedBatch } from './types.js';
-
-export interface EmbedResponseMessage {
-  embeddings: Float32Array;
-  metadata: GrpcMetadataMessage | undefined;
-}
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
@@ -88,13 +83,7 @@ class Cursor {
 }
 
 /** Copies `count` little-endian f32 at `buf[start]` into `out[at]`. */
-export function readFloats(
-  buf: Uint8Array,
-  start: number,
-  count: number,
-  out: Float32Array,
-  at: number,
-): void {
+function readFloats(buf: Uint8Array, start: number, count: number, out: Float32Array, at: number): void {
   if (LITTLE_ENDIAN) {
     new Uint8Array(out.buffer, out.byteOffset + at * 4, count * 4).set(
       buf.subarray(start, start + count * 4),
@@ -174,13 +163,6 @@ export function copyEmbeddings(
   }
 }
 
-export function decodeEmbedResponse(buf: Buffer): EmbedResponseMessage {
-  const scan = scanEmbedResponse(buf);
-  const embeddings = new Float32Array(scan.total);
-  copyEmbeddings(buf, scan, embeddings, 0);
-  return { embeddings, metadata: scan.metadata };
-}
-
 // ---- EmbedRequest ----
 
 function varintSize(n: number): number {
@@ -207,8 +189,9 @@ function inputsSize(n: number): number {
 }
 
 /**
- * Fields 2-6 of every EmbedRequest of `batch`, in field order, as protobufjs writes embedTemplate's message: the
- * fields it sets are written even at their default (normalize must be: TEI < 1.9 reads an unset value as false).
+ * Fields 2-6 of every EmbedRequest of `batch`, in field order, as protobufjs wrote them for grpc-js: truncate,
+ * normalize and truncation_direction always, even at their default (normalize must be: TEI < 1.9 reads an unset value
+ * as false); prompt_name and dimensions when set.
  */
 function embedRequestTail(batch: EmbedBatch): Buffer {
   const parts = [

@@ -60,12 +60,12 @@ export class GrpcFrameReader {
         this.headerHave = 0;
         length = this.messageLength(this.header, 0);
       }
+      if (length === 0) {
+        this.onMessage(chunk, pos, pos);
+        continue;
+      }
       this.partial = new Uint8Array(length);
       this.partialHave = 0;
-      if (length === 0) {
-        this.partial = null;
-        this.onMessage(chunk, pos, pos);
-      }
     }
   }
 

@@ -6,27 +6,12 @@
 import type { DecodeBody, EmbedAllBody, PredictBody, RerankBody, TokenizeBody } from '../codec/tei-json.js';
 import { RouterError } from '../errors.js';
 import type { TruncationDirection } from '../tei/types.js';
-import type { EmbedBatch, Prediction, Rank, SparseValue, Token } from './types.js';
+import type { Prediction, Rank, SparseValue, Token } from './types.js';
 
 export type Msg = Record<string, unknown>;
 
 export function direction(d: TruncationDirection): string {
   return d === 'Left' ? 'TRUNCATION_DIRECTION_LEFT' : 'TRUNCATION_DIRECTION_RIGHT';
-}
-
-/**
- * The fields every EmbedRequest of a batch shares. `normalize` is always set: TEI < 1.9 reads an unset value as
- * false, ≥ 1.9 as true. `dimensions` and `prompt_name` only when set.
- */
-export function embedTemplate(b: EmbedBatch): Msg {
-  const m: Msg = {
-    truncate: b.truncate,
-    normalize: b.normalize,
-    truncation_direction: direction(b.direction),
-  };
-  if (b.dimensions !== null) m.dimensions = b.dimensions;
-  if (b.promptName !== null) m.prompt_name = b.promptName;
-  return m;
 }
 
 /** EmbedSparseRequest / EmbedAllRequest, one per item. gRPC TEI has no token-id inputs and ignores --auto-truncate. */

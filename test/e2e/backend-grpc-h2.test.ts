@@ -97,21 +97,24 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
     server.close();
   });
 
-  /** Answers `n` responses in `chunk`-byte DATA writes, then trailers with `status`. */
-  const answer =
-    (n: number, chunk: number, status = 0, message = '') =>
+  /** Answers `body` in `chunk`-byte DATA writes, then trailers with `status`. */
+  const send =
+    (body: Buffer, chunk = body.length, status = 0, message = '') =>
     async ({ stream }: Seen) => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () =>
         stream.sendTrailers({ 'grpc-status': String(status), 'grpc-message': encodeURIComponent(message) }),
       );
-      const body = Buffer.concat(Array.from({ length: n }, (_, i) => response(i)));
       for (let pos = 0; pos < body.length; pos += chunk) {
         stream.write(body.subarray(pos, pos + chunk));
         await new Promise((r) => setImmediate(r));
       }
       stream.end();
     };
+
+  /** Answers `n` responses in `chunk`-byte DATA writes, then trailers with `status`. */
+  const answer = (n: number, chunk: number, status = 0, message = '') =>
+    send(Buffer.concat(Array.from({ length: n }, (_, i) => response(i))), chunk, status, message);
 
   it('sends one framed EmbedRequest per text with gRPC headers and metadata; reads answers cut anywhere', async () => {
     handler = answer(3, 7);
@@ -263,14 +266,7 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
 
   it('wrong answers are ROUTER_ERR_BACKEND_PROTOCOL: compressed, too few, too many, ragged, cut mid-message', async () => {
     const cases: Array<[Handler, RegExp]> = [
-      [
-        ({ stream }) => {
-          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(frame(Buffer.alloc(4), 1));
-        },
-        /compressed gRPC message/,
-      ],
+      [send(frame(Buffer.alloc(4), 1)), /compressed gRPC message/],
       [answer(1, 1000), /ended after 1 of 2 responses/],
       [
         ({ stream }) => {
@@ -282,22 +278,8 @@ describe('gRPC backend EmbedStream on HTTP/2 directly', () => {
         /over the 16777216-byte limit/,
       ],
       [answer(3, 1000), /more than 2 responses/],
-      [
-        ({ stream }) => {
-          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(Buffer.concat([response(0, 4), response(1, 5)]));
-        },
-        /response 1 has 5 values, response 0 has 4/,
-      ],
-      [
-        ({ stream }) => {
-          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(Buffer.concat([response(0), response(1).subarray(0, 9)]));
-        },
-        /ended inside a message/,
-      ],
+      [send(Buffer.concat([response(0, 4), response(1, 5)])), /response 1 has 5 values, response 0 has 4/],
+      [send(Buffer.concat([response(0), response(1).subarray(0, 9)])), /ended inside a message/],
     ];
     for (const [h, re] of cases) {
       handler = h;

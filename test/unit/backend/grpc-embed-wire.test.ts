@@ -2,9 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadProtos } from '../../../src/proto/load.js';
-import { decodeEmbedResponse, encodeEmbedStreamBody } from '../../../src/backend/grpc-embed-wire.js';
+import {
+  copyEmbeddings,
+  encodeEmbedStreamBody,
+  scanEmbedResponse,
+} from '../../../src/backend/grpc-embed-wire.js';
 import { GrpcFrameReader } from '../../../src/backend/grpc-frames.js';
-import { embedTemplate } from '../../../src/backend/grpc-messages.js';
+import { direction } from '../../../src/backend/grpc-messages.js';
+import type { EmbedBatch } from '../../../src/backend/types.js';
 
 type Codec = {
   requestSerialize: (v: unknown) => Buffer;
@@ -13,6 +18,41 @@ type Codec = {
   requestDeserialize: (b: Buffer) => Record<string, unknown>;
 };
 const embedStream = (loadProtos().definition['tei.v1.Embed'] as unknown as Record<string, Codec>).EmbedStream;
+
+/** An EmbedResponse's floats (copied out of its bytes) and Metadata, as the EmbedStream call reads them. */
+function decodeEmbedResponse(buf: Buffer) {
+  const scan = scanEmbedResponse(buf);
+  const embeddings = new Float32Array(scan.total);
+  copyEmbeddings(buf, scan, embeddings, 0);
+  return { embeddings, metadata: scan.metadata };
+}
+
+/**
+ * The oracle: the EmbedRequest fields grpc-js sent through protobufjs before the direct call (`normalize` always
+ * set, `dimensions` and `prompt_name` only when set).
+ */
+function protobufjsFields(b: EmbedBatch): Record<string, unknown> {
+  const m: Record<string, unknown> = {
+    truncate: b.truncate,
+    normalize: b.normalize,
+    truncation_direction: direction(b.direction),
+  };
+  if (b.dimensions !== null) m.dimensions = b.dimensions;
+  if (b.promptName !== null) m.prompt_name = b.promptName;
+  return m;
+}
+
+/** The EmbedRequests of an EmbedStream body, decoded by protobufjs. */
+function requestsOf(body: Buffer): Record<string, unknown>[] {
+  const messages: Record<string, unknown>[] = [];
+  const reader = new GrpcFrameReader(
+    (buf, start, end) => messages.push(embedStream.requestDeserialize(Buffer.from(buf.subarray(start, end)))),
+    1 << 20,
+  );
+  reader.push(body);
+  reader.end();
+  return messages;
+}
 
 describe('decodeEmbedResponse (tei.v1.EmbedResponse, packed floats)', () => {
   it('reads the packed floats and Metadata exactly as protobufjs does', () => {
@@ -65,7 +105,7 @@ describe('decodeEmbedResponse (tei.v1.EmbedResponse, packed floats)', () => {
 
 describe('EmbedRequest encoding', () => {
   const batch = {
-    texts: [],
+    texts: ['a'],
     truncate: false,
     direction: 'Left' as const,
     dimensions: null,
@@ -73,8 +113,7 @@ describe('EmbedRequest encoding', () => {
   };
   it('always puts normalize on the wire, false included (TEI < 1.9 reads unset as false)', () => {
     for (const normalize of [false, true]) {
-      const buf = embedStream.requestSerialize({ ...embedTemplate({ ...batch, normalize }), inputs: 'a' });
-      const back = embedStream.requestDeserialize(buf);
+      const [back] = requestsOf(encodeEmbedStreamBody({ ...batch, normalize }));
       assert.equal(back.normalize, normalize, `normalize=${normalize} round-trips as present`);
       assert.equal(back.truncation_direction, 'TRUNCATION_DIRECTION_LEFT');
       assert.equal('dimensions' in back, false, 'dimensions only when set');
@@ -83,8 +122,9 @@ describe('EmbedRequest encoding', () => {
   });
 
   it('sets dimensions and prompt_name when given', () => {
-    const m = embedTemplate({ ...batch, normalize: true, dimensions: 16, promptName: 'query' });
-    const back = embedStream.requestDeserialize(embedStream.requestSerialize({ ...m, inputs: 'a' }));
+    const [back] = requestsOf(
+      encodeEmbedStreamBody({ ...batch, normalize: true, dimensions: 16, promptName: 'query' }),
+    );
     assert.equal(back.dimensions, 16);
     assert.equal(back.prompt_name, 'query');
   });
@@ -107,12 +147,12 @@ describe('encodeEmbedStreamBody: the EmbedStream body in one buffer', () => {
     promptName: fc.option(fc.string({ unit: 'grapheme', maxLength: 12 })),
   });
 
-  it('property: the bytes protobufjs writes for each EmbedRequest (as embedTemplate sets it), each framed', () => {
+  it('property: the bytes protobufjs wrote for each EmbedRequest (protobufjsFields), each framed', () => {
     fc.assert(
       fc.property(batchArb, (batch) => {
         const expected = Buffer.concat(
           batch.texts.map((inputs) =>
-            frame(embedStream.requestSerialize({ ...embedTemplate(batch), inputs })),
+            frame(embedStream.requestSerialize({ ...protobufjsFields(batch), inputs })),
           ),
         );
         assert.deepEqual(encodeEmbedStreamBody(batch), expected);
@@ -131,14 +171,7 @@ describe('encodeEmbedStreamBody: the EmbedStream body in one buffer', () => {
       dimensions: null,
       promptName: null,
     });
-    const messages: Record<string, unknown>[] = [];
-    const reader = new GrpcFrameReader(
-      (buf, start, end) =>
-        messages.push(embedStream.requestDeserialize(Buffer.from(buf.subarray(start, end)))),
-      1 << 20,
-    );
-    reader.push(body);
-    reader.end();
+    const messages = requestsOf(body);
     assert.deepEqual(
       messages.map((m) => m.inputs),
       ['a\ufffdb', long],
